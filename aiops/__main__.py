@@ -1,0 +1,5 @@
+import sys
+
+from aiops.cli import main
+
+sys.exit(main())

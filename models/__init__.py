@@ -1,0 +1,1 @@
+"""Learners and rankers: pure, offline-testable, river-style `learn_one` / `predict_one`."""

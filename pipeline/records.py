@@ -1,0 +1,161 @@
+"""Canonical input records and their validation (CONTRACT.md §1).
+
+Every connector, whatever format it reads, ends in these constructors, so a record is checked
+in exactly one place. A record that fails raises `RecordError` with a reason fit for a dead
+letter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.times import TimeError, parse_time
+
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "minor": 2, "major": 3, "critical": 4}
+SEVERITIES = tuple(SEVERITY_RANK)
+STATUSES = ("firing", "resolved")
+
+
+class RecordError(ValueError):
+    """A record that cannot be used; the message is the dead letter's reason."""
+
+
+@dataclass(slots=True)
+class Alert:
+    """One alert event: a firing or a resolve of one alert at one time.
+
+    `fingerprint` is the upstream identity when the source has one (Alertmanager's
+    `fingerprint`, PagerDuty's `dedup_key`); otherwise the dedup stage computes it.
+    `time` is None only for native events that carry no timestamp (e.g. a PagerDuty resolve):
+    the engine dates them by its clock.
+    """
+
+    id: str
+    time: float | None
+    name: str
+    status: str = "firing"
+    severity: str = "warning"
+    service: str | None = None
+    resource: str | None = None
+    summary: str = ""
+    source: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    fingerprint: str | None = None
+
+    @property
+    def severity_rank(self) -> int:
+        return SEVERITY_RANK[self.severity]
+
+    @property
+    def entity(self) -> str:
+        """The most specific thing the alert is about."""
+        return self.resource or self.service or ""
+
+
+@dataclass(slots=True)
+class Change:
+    """A change record: deploy, config push, infrastructure work (CONTRACT.md §1.2)."""
+
+    id: str
+    time: float
+    service: str | None = None
+    resource: str | None = None
+    type: str = "change"
+    summary: str = ""
+
+
+def _opt_str(record: dict[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"'{key}' must be a string, got {type(value).__name__}")
+    return value
+
+
+def _req_str(record: dict[str, Any], key: str) -> str:
+    value = _opt_str(record, key)
+    if value is None:
+        raise RecordError(f"missing required field '{key}'")
+    return value
+
+
+def _labels(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RecordError(f"'labels' must be an object, got {type(value).__name__}")
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(item, str):
+            out[key] = item
+        elif isinstance(item, bool | int | float):
+            out[key] = str(item).lower() if isinstance(item, bool) else str(item)
+        elif item is None:
+            continue
+        else:
+            raise RecordError(f"label '{key}' must be a scalar, got {type(item).__name__}")
+    return out
+
+
+def _time(record: dict[str, Any]) -> float:
+    if "time" not in record or record["time"] in (None, ""):
+        raise RecordError("missing required field 'time'")
+    try:
+        return parse_time(record["time"])
+    except TimeError as exc:
+        raise RecordError(str(exc)) from None
+
+
+def alert_from_dict(record: Any, *, time_optional: bool = False) -> Alert:
+    """Validate a canonical alert object (CONTRACT.md §1.1).
+
+    A resolve that names its alert by `fingerprint` may leave out `name`, `service` and
+    `resource` (PagerDuty resolves carry only the key). `time_optional` is for native formats
+    whose timestamp is optional; the engine then dates the event by its clock.
+    """
+    if not isinstance(record, dict):
+        raise RecordError(f"an alert must be a JSON object, got {type(record).__name__}")
+    status = record.get("status") or "firing"
+    if status not in STATUSES:
+        raise RecordError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    severity = record.get("severity") or "warning"
+    if severity not in SEVERITY_RANK:
+        raise RecordError(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+    fingerprint = _opt_str(record, "fingerprint")
+    by_key = status == "resolved" and fingerprint is not None
+    missing_time = record.get("time") in (None, "")
+    alert = Alert(
+        id=_req_str(record, "id"),
+        time=None if time_optional and missing_time else _time(record),
+        name=(_opt_str(record, "name") or "") if by_key else _req_str(record, "name"),
+        status=status,
+        severity=severity,
+        service=_opt_str(record, "service"),
+        resource=_opt_str(record, "resource"),
+        summary=_opt_str(record, "summary") or "",
+        source=_opt_str(record, "source") or "",
+        labels=_labels(record.get("labels")),
+        fingerprint=fingerprint,
+    )
+    if alert.service is None and alert.resource is None and not by_key:
+        raise RecordError("an alert needs 'service' or 'resource'")
+    return alert
+
+
+def change_from_dict(record: Any) -> Change:
+    """Validate a canonical change record (CONTRACT.md §1.2)."""
+    if not isinstance(record, dict):
+        raise RecordError(f"a change must be a JSON object, got {type(record).__name__}")
+    change = Change(
+        id=_req_str(record, "id"),
+        time=_time(record),
+        service=_opt_str(record, "service"),
+        resource=_opt_str(record, "resource"),
+        type=_opt_str(record, "type") or "change",
+        summary=_opt_str(record, "summary") or "",
+    )
+    if change.service is None and change.resource is None:
+        raise RecordError("a change needs 'service' or 'resource'")
+    return change

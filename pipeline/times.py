@@ -1,0 +1,52 @@
+"""One place that reads and writes timestamps.
+
+Inputs carry ISO 8601 with a zone or epoch seconds; internally every time is a float of epoch
+seconds (UTC), and outputs are ISO 8601 UTC with a `Z`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+# Bounds that catch epoch milliseconds or garbage passed as epoch seconds.
+_MIN_EPOCH = 0.0
+_MAX_EPOCH = 7258118400.0  # 2200-01-01
+
+
+class TimeError(ValueError):
+    """A timestamp that cannot be read; the message says why."""
+
+
+def parse_time(value: object) -> float:
+    """Epoch seconds from ISO 8601 with a zone, epoch seconds (int/float) or a numeric string."""
+    if isinstance(value, bool):
+        raise TimeError(f"time must be ISO 8601 or epoch seconds, not {value!r}")
+    if isinstance(value, int | float):
+        ts = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            ts = float(text)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                raise TimeError(f"unreadable time {value!r}") from None
+            if parsed.tzinfo is None:
+                raise TimeError(f"time {value!r} has no zone (add Z or an offset)")
+            ts = parsed.timestamp()
+    else:
+        raise TimeError(f"time must be ISO 8601 or epoch seconds, not {type(value).__name__}")
+    if not _MIN_EPOCH < ts < _MAX_EPOCH:
+        raise TimeError(f"time {value!r} is out of range (epoch seconds expected)")
+    return ts
+
+
+def format_time(ts: float | None) -> str | None:
+    """ISO 8601 UTC with `Z`; milliseconds only when the time has a fraction."""
+    if ts is None:
+        return None
+    dt = datetime.fromtimestamp(ts, tz=UTC)
+    if dt.microsecond:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
