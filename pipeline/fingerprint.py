@@ -1,0 +1,56 @@
+"""Stable alert identities.
+
+Label sets use Prometheus/Alertmanager's algorithm so our fingerprints line up with theirs:
+label names sorted, FNV-1a 64 over `name 0xFF value 0xFF` for every label, printed as 16
+lowercase hex digits. An upstream fingerprint (Alertmanager's `fingerprint`, PagerDuty's
+`dedup_key`) is always kept verbatim, never re-hashed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from fnv_c import fnv1a_64
+
+_CACHE_LIMIT = 200_000
+_cache: dict[tuple[tuple[str, str], ...], str] = {}
+
+
+def label_fingerprint(labels: Mapping[str, str]) -> str:
+    """Alertmanager's fingerprint of a label set."""
+    key = tuple(sorted(labels.items()))
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    # Prometheus hashes raw bytes; the separator 0xFF is never valid inside UTF-8 text.
+    data = b"".join(
+        name.encode() + b"\xff" + value.encode() + b"\xff" for name, value in key
+    )
+    fp = f"{fnv1a_64(data):016x}"
+    if len(_cache) >= _CACHE_LIMIT:
+        _cache.clear()
+    _cache[key] = fp
+    return fp
+
+
+def alert_label_set(
+    name: str,
+    service: str | None,
+    resource: str | None,
+    labels: Mapping[str, str],
+    ignore: Iterable[str] = (),
+) -> dict[str, str]:
+    """The identifying label set of a canonical alert.
+
+    A label set that carries `alertname` came from Prometheus and is used as it is, so it
+    hashes to Alertmanager's fingerprint; otherwise name, service and resource join the labels.
+    """
+    out = {k: v for k, v in labels.items() if k not in ignore}
+    if "alertname" in out:
+        return out
+    out["alertname"] = name
+    if service:
+        out.setdefault("service", service)
+    if resource:
+        out.setdefault("resource", resource)
+    return out
