@@ -23,9 +23,7 @@ def label_fingerprint(labels: Mapping[str, str]) -> str:
     if cached is not None:
         return cached
     # Prometheus hashes raw bytes; the separator 0xFF is never valid inside UTF-8 text.
-    data = b"".join(
-        name.encode() + b"\xff" + value.encode() + b"\xff" for name, value in key
-    )
+    data = b"".join(name.encode() + b"\xff" + value.encode() + b"\xff" for name, value in key)
     fp = f"{fnv1a_64(data):016x}"
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()

@@ -28,18 +28,22 @@ def parse_time(value: object) -> float:
         try:
             ts = float(text)
         except ValueError:
-            try:
-                parsed = datetime.fromisoformat(text)
-            except ValueError:
-                raise TimeError(f"unreadable time {value!r}") from None
-            if parsed.tzinfo is None:
-                raise TimeError(f"time {value!r} has no zone (add Z or an offset)")
-            ts = parsed.timestamp()
+            ts = _parse_iso(text)
     else:
         raise TimeError(f"time must be ISO 8601 or epoch seconds, not {type(value).__name__}")
     if not _MIN_EPOCH < ts < _MAX_EPOCH:
         raise TimeError(f"time {value!r} is out of range (epoch seconds expected)")
     return ts
+
+
+def _parse_iso(text: str) -> float:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise TimeError(f"unreadable time {text!r}") from None
+    if parsed.tzinfo is None:
+        raise TimeError(f"time {text!r} has no zone (add Z or an offset)")
+    return parsed.timestamp()
 
 
 def format_time(ts: float | None) -> str | None:
