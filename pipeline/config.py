@@ -1,0 +1,170 @@
+"""Typed configuration. `config/default.yaml` holds every default; a user file overrides any
+subset of it. Each stage is handed only its own section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from config import default_path
+from pipeline.records import SEVERITY_RANK
+from pipeline.times import TimeError, parse_time
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _severity(value: str) -> str:
+    if value not in SEVERITY_RANK:
+        raise ValueError(f"{value!r} is not one of {', '.join(SEVERITY_RANK)}")
+    return value
+
+
+class DedupConfig(_Section):
+    ignore_labels: list[str]
+    redelivery_window_s: float = Field(ge=0)
+    flap_window_s: float = Field(gt=0)
+    flap_threshold: int = Field(ge=2)
+    alert_timeout_s: float = Field(gt=0)
+    resolved_ttl_s: float = Field(ge=0)
+
+
+class CorrelationConfig(_Section):
+    window_s: float = Field(gt=0)
+    early_slack_s: float = Field(ge=0)
+    max_span_s: float = Field(gt=0)
+    max_hops: int = Field(ge=0, le=6)
+    same_resource: float = Field(ge=0, le=1)
+    same_service: float = Field(ge=0, le=1)
+    shared_node: float = Field(ge=0, le=1)
+    hop_weights: list[float]
+    root_slack_s: float = Field(ge=0)
+    late_root_factor: float = Field(ge=0, le=1)
+    same_name: float = Field(ge=0, le=1)
+    content_min_services: int = Field(ge=1)
+    content_window_s: float = Field(ge=0)
+    min_relation: float = Field(gt=0, le=1)
+    merge: bool
+    merge_min_severity: str
+
+    _sev = field_validator("merge_min_severity")(_severity)
+
+    def hop_weight(self, hops: int) -> float:
+        if hops < 1 or hops > len(self.hop_weights):
+            return 0.0
+        return self.hop_weights[hops - 1]
+
+
+class IncidentConfig(_Section):
+    open_min_severity: str
+    open_min_alerts: int = Field(ge=1)
+    resolve_quiet_s: float = Field(ge=0)
+    reopen_window_s: float = Field(ge=0)
+    pending_ttl_s: float = Field(gt=0)
+    critical_services: list[str]
+    impact_high_services: int = Field(ge=1)
+    impact_medium_services: int = Field(ge=1)
+
+    _sev = field_validator("open_min_severity")(_severity)
+
+
+class RootCauseWeights(_Section):
+    explains: float = Field(ge=0)
+    no_alerting_deps: float = Field(ge=0)
+    onset: float = Field(ge=0)
+    severity: float = Field(ge=0)
+    change: float = Field(ge=0)
+
+
+class RootCauseConfig(_Section):
+    change_lookback_s: float = Field(ge=0)
+    change_after_s: float = Field(ge=0)
+    change_retention_s: float = Field(gt=0)
+    max_candidates: int = Field(ge=1)
+    explain_hops: int = Field(ge=1)
+    weights: RootCauseWeights
+
+
+class SilenceConfig(_Section):
+    matchers: list[str] = Field(min_length=1)
+    starts_at: float | None = None
+    ends_at: float | None = None
+    comment: str = ""
+
+    @field_validator("starts_at", "ends_at", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> float | None:
+        if value is None:
+            return None
+        try:
+            return parse_time(value)
+        except TimeError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class InhibitRuleConfig(_Section):
+    source_matchers: list[str] = Field(min_length=1)
+    target_matchers: list[str] = Field(min_length=1)
+    equal: list[str] = []
+
+
+class EngineConfig(_Section):
+    sweep_interval_s: float = Field(gt=0)
+
+
+class Config(_Section):
+    dedup: DedupConfig
+    correlation: CorrelationConfig
+    incidents: IncidentConfig
+    root_cause: RootCauseConfig
+    silences: list[SilenceConfig]
+    inhibit_rules: list[InhibitRuleConfig]
+    engine: EngineConfig
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"config {path} must be a mapping of sections")
+    return doc
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults from config/default.yaml, then the file at `path`, then `overrides`."""
+    doc = _read_yaml(default_path())
+    if path is not None:
+        doc = _merge(doc, _read_yaml(Path(path)))
+    if overrides:
+        doc = _merge(doc, overrides)
+    try:
+        return Config.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"config {where}: {first['msg']}") from None

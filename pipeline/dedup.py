@@ -1,0 +1,188 @@
+"""Dedup: give every alert event a stable identity and say what it means for that alert.
+
+Identity is the fingerprint (upstream one verbatim, else Alertmanager's algorithm over the
+identifying labels). For each event the stage answers one `Outcome`: a new alert, a full or
+partial duplicate of a firing one, a resolve, a re-fire after a resolve, a late event that
+must not move the state back, or a redelivery of an event id already seen. State per
+fingerprint expires, so memory follows what is open, not the history.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict, deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+from pipeline.config import DedupConfig
+from pipeline.fingerprint import alert_label_set, label_fingerprint
+from pipeline.records import Alert
+
+
+class Outcome(Enum):
+    NEW = "new"  # first firing of this fingerprint (or first since its state expired)
+    REFIRE = "refire"  # firing again after it had resolved
+    DUPLICATE = "duplicate"  # still firing, same content (a full duplicate)
+    UPDATE = "update"  # still firing, changed severity or summary (a partial duplicate)
+    RESOLVE = "resolve"  # firing -> resolved
+    RESOLVE_AGAIN = "resolve_again"  # a resolve of an alert already resolved
+    UNSEEN_RESOLVE = "unseen_resolve"  # a resolve (or ack) of an alert never seen firing
+    ACK = "ack"  # acknowledged by a person: folded, no state change
+    LATE = "late"  # older than the alert's last status change: folded, no state change
+    REDELIVERED = "redelivered"  # this exact event id was already processed: dropped
+
+    @property
+    def folded(self) -> bool:
+        """Counted among "duplicates folded"."""
+        return self in _FOLDED
+
+
+_FOLDED = {Outcome.DUPLICATE, Outcome.UPDATE, Outcome.REFIRE, Outcome.LATE, Outcome.ACK}
+
+
+@dataclass(slots=True)
+class AlertState:
+    fingerprint: str
+    name: str
+    service: str | None
+    resource: str | None
+    firing: bool
+    severity: str
+    summary: str
+    onset: float  # start of the current firing episode
+    status_time: float  # time of the last status change
+    last_time: float  # latest event time seen
+    seen_firing: bool
+    transitions: deque[float] = field(default_factory=deque)
+    flapping: bool = False
+
+
+class Deduplicator:
+    """Stage 1 of correlation: identity and per-alert state."""
+
+    def __init__(self, cfg: DedupConfig) -> None:
+        self.cfg = cfg
+        self._ignore = frozenset(cfg.ignore_labels)
+        self.states: dict[str, AlertState] = {}
+        self._seen_ids: OrderedDict[str, float] = OrderedDict()
+        self.counts: Counter[str] = Counter()
+        self.by_source: dict[str, Counter[str]] = {}
+
+    def fingerprint(self, alert: Alert) -> str:
+        if alert.fingerprint:
+            return alert.fingerprint
+        labels = alert_label_set(
+            alert.name, alert.service, alert.resource, alert.labels, self._ignore
+        )
+        return label_fingerprint(labels)
+
+    def process(self, alert: Alert, fp: str) -> tuple[Outcome, AlertState | None]:
+        """Classify one event (its `time` must be set) and update the alert's state."""
+        outcome, state = self._classify(alert, fp)
+        self.counts[outcome.value] += 1
+        per_source = self.by_source.get(alert.source)
+        if per_source is None:
+            per_source = self.by_source[alert.source] = Counter()
+        per_source["events"] += 1
+        if outcome.folded:
+            per_source["duplicates"] += 1
+        return outcome, state
+
+    def _classify(self, alert: Alert, fp: str) -> tuple[Outcome, AlertState | None]:
+        if alert.id in self._seen_ids:
+            return Outcome.REDELIVERED, self.states.get(fp)
+        t = alert.time
+        assert t is not None
+        self._seen_ids[alert.id] = t
+        state = self.states.get(fp)
+        if state is None:
+            state = AlertState(
+                fingerprint=fp,
+                name=alert.name,
+                service=alert.service,
+                resource=alert.resource,
+                firing=alert.status == "firing",
+                severity=alert.severity,
+                summary=alert.summary,
+                onset=t,
+                status_time=t,
+                last_time=t,
+                seen_firing=alert.status == "firing",
+            )
+            self.states[fp] = state
+            return (Outcome.NEW if state.firing else Outcome.UNSEEN_RESOLVE), state
+        state.last_time = max(state.last_time, t)
+        if alert.status == "acknowledged":
+            return (Outcome.ACK if state.seen_firing else Outcome.UNSEEN_RESOLVE), state
+        if alert.status == "firing":
+            return self._firing(alert, state, t), state
+        return self._resolved(state, t), state
+
+    def _firing(self, alert: Alert, state: AlertState, t: float) -> Outcome:
+        if not state.seen_firing:
+            # Its resolve was delivered first; this is the (late) firing itself.
+            state.seen_firing = True
+            state.onset = t
+            state.name, state.service, state.resource = alert.name, alert.service, alert.resource
+            state.severity, state.summary = alert.severity, alert.summary
+            return Outcome.NEW
+        if state.firing:
+            state.onset = min(state.onset, t)
+            if alert.severity != state.severity or alert.summary != state.summary:
+                state.severity, state.summary = alert.severity, alert.summary
+                return Outcome.UPDATE
+            return Outcome.DUPLICATE
+        if t < state.status_time:
+            return Outcome.LATE
+        state.firing = True
+        state.onset = t
+        state.severity, state.summary = alert.severity, alert.summary
+        self._transition(state, t)
+        return Outcome.REFIRE
+
+    def _resolved(self, state: AlertState, t: float) -> Outcome:
+        if not state.seen_firing:
+            return Outcome.UNSEEN_RESOLVE
+        if not state.firing:
+            return Outcome.RESOLVE_AGAIN
+        if t < state.status_time:
+            return Outcome.LATE
+        state.firing = False
+        self._transition(state, t)
+        return Outcome.RESOLVE
+
+    def _transition(self, state: AlertState, t: float) -> None:
+        state.status_time = t
+        window = self.cfg.flap_window_s
+        state.transitions.append(t)
+        while state.transitions and state.transitions[0] < t - window:
+            state.transitions.popleft()
+        state.flapping = len(state.transitions) >= self.cfg.flap_threshold
+
+    def remembered_ids(self) -> int:
+        return len(self._seen_ids)
+
+    def sweep(self, now: float) -> list[AlertState]:
+        """Expire old state; return firing alerts that timed out (now treated as resolved)."""
+        timed_out: list[AlertState] = []
+        expired: list[str] = []
+        for fp, state in self.states.items():
+            if state.flapping and now - state.transitions[-1] >= self.cfg.flap_window_s:
+                state.flapping = False
+            if state.firing:
+                if now - state.last_time >= self.cfg.alert_timeout_s:
+                    state.firing = False
+                    state.status_time = state.last_time + self.cfg.alert_timeout_s
+                    timed_out.append(state)
+                    self.counts["timed_out"] += 1
+            elif now - state.last_time >= self.cfg.resolved_ttl_s:
+                expired.append(fp)
+        for fp in expired:
+            del self.states[fp]
+        horizon = now - self.cfg.redelivery_window_s
+        seen = self._seen_ids
+        # Ids arrive roughly in time order; stop at the first one still inside the window.
+        while seen:
+            if next(iter(seen.values())) >= horizon:
+                break
+            seen.popitem(last=False)
+        return timed_out

@@ -1,0 +1,203 @@
+"""The pipeline: one object that takes validated records in arrival order and produces
+incident updates, suppressions and predictions.
+
+Stages, in the order an alert meets them:
+silence -> dedup -> inhibit -> correlate -> enrich (root cause, priority, title).
+Time is event time: the clock is the latest event time seen, and expiries run as it moves,
+so a replay of a file and a live run over the same events in the same order produce the
+same incidents with the same ids and versions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pipeline.changes import ChangeIndex
+from pipeline.config import Config
+from pipeline.correlator import Correlator
+from pipeline.dedup import Deduplicator, Outcome
+from pipeline.incidents import OPEN, Incident
+from pipeline.lifecycle import Lifecycle
+from pipeline.outputs import Outputs, Suppressed
+from pipeline.records import Alert, Change, RecordError
+from pipeline.silences import Inhibitor, Silencer, match_labels
+from pipeline.store import IncidentStore
+from pipeline.topology import Topology
+
+
+class Enricher(Protocol):
+    """Adds derived fields (e.g. `root_cause`) to an incident whose membership changed."""
+
+    def enrich(self, incident: Incident) -> None: ...
+
+
+class Observer(Protocol):
+    """Sees every accepted alert and change (e.g. the outage predictor); may emit
+    predictions into `outputs.predictions`."""
+
+    def observe(self, record: Alert | Change, outputs: Outputs) -> None: ...
+
+
+@dataclass(slots=True)
+class Drained:
+    """Everything produced since the previous drain."""
+
+    incidents: list[dict[str, Any]] = field(default_factory=list)  # latest states, changed ones
+    final: list[str] = field(default_factory=list)  # ids that will not change again
+    suppressed: list[Suppressed] = field(default_factory=list)
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: Config,
+        topology: Topology | None = None,
+        *,
+        changes: ChangeIndex | None = None,
+        enrichers: Sequence[Enricher] = (),
+        observers: Sequence[Observer] = (),
+    ) -> None:
+        self.config = config
+        self.topology = topology or Topology()
+        self.out = Outputs()
+        self.store = IncidentStore()
+        self.dedup = Deduplicator(config.dedup)
+        self.silencer = Silencer(config.silences)
+        self.inhibitor = Inhibitor(config.inhibit_rules)
+        self.correlator = Correlator(
+            config.correlation, config.incidents, self.topology, self.store, self.out
+        )
+        self.lifecycle = Lifecycle(config.incidents, config.correlation, self.store, self.out)
+        self.changes = changes or ChangeIndex(self.topology, config.root_cause.change_retention_s)
+        self.enrichers = list(enrichers)
+        self.observers = list(observers)
+        self._needs_labels = bool(config.silences or config.inhibit_rules)
+        self.clock: float | None = None
+        self._next_sweep = float("-inf")
+        self.counts: Counter[str] = Counter()
+
+    # ---- input --------------------------------------------------------------------------
+    def process(self, record: Alert | Change) -> None:
+        if isinstance(record, Change):
+            self.process_change(record)
+        else:
+            self.process_alert(record)
+
+    def process_alert(self, alert: Alert) -> None:
+        """Run one alert event through every stage. Raises RecordError if it cannot be dated."""
+        if alert.time is None:
+            if self.clock is None:
+                raise RecordError("event has no timestamp and no earlier event dates it")
+            alert.time = self.clock
+        self.advance(alert.time)
+        self.counts["alerts"] += 1
+        labels = match_labels(alert) if self._needs_labels else {}
+        if self.silencer.silences:
+            reason = self.silencer.check(alert, labels)
+            if reason:
+                self.counts["silenced"] += 1
+                self.out.suppress(alert.id, reason, alert.time)
+                return
+        fp = self.dedup.fingerprint(alert)
+        outcome, state = self.dedup.process(alert, fp)
+        if outcome is Outcome.REDELIVERED:
+            self.counts["redelivered"] += 1
+            return
+        assert state is not None
+        if self.inhibitor.rules:
+            self.inhibitor.observe(fp, state.firing, labels)
+            if fp not in self.store.by_fp:
+                reason = self.inhibitor.check(fp, labels)
+                if reason:
+                    self.counts["inhibited"] += 1
+                    self.out.suppress(alert.id, reason, alert.time)
+                    return
+        for observer in self.observers:
+            observer.observe(alert, self.out)
+        inc = self.correlator.handle(alert, fp, outcome, state, self.clock or alert.time)
+        if inc is not None and inc.status == OPEN and inc.stale_rca:
+            self._enrich(inc)
+
+    def process_change(self, change: Change) -> None:
+        self.advance(change.time)
+        self.counts["changes"] += 1
+        self.changes.add(change)
+        for observer in self.observers:
+            observer.observe(change, self.out)
+        # A change delivered after the incident it may have caused: rank that incident again.
+        rc = self.config.root_cause
+        touched: set[Incident] = set()
+        for entity in self.changes.entities(change):
+            touched.update(self.store.by_service.get(entity, ()))
+            touched.update(self.store.by_node.get(entity, ()))
+        for inc in sorted(touched, key=lambda i: i.seq):
+            lo, hi = inc.start - rc.change_lookback_s, inc.start + rc.change_after_s
+            if inc.status == OPEN and lo <= change.time <= hi:
+                before = inc.root_cause
+                self._enrich(inc)
+                if inc.root_cause != before:
+                    inc.changed()
+                    self.out.touch(inc)
+
+    def _enrich(self, inc: Incident) -> None:
+        for enricher in self.enrichers:
+            enricher.enrich(inc)
+        inc.update_priority(self.config.incidents, self.topology)
+        inc.update_title()
+        inc.stale_rca = False
+
+    # ---- time ---------------------------------------------------------------------------
+    def advance(self, now: float) -> None:
+        """Move the clock forward (never back) and run expiries that are due."""
+        if self.clock is not None and now <= self.clock:
+            return
+        self.clock = now
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.config.engine.sweep_interval_s
+            self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        for state in self.dedup.sweep(now):
+            self.correlator.on_timeout(state)
+        self.lifecycle.sweep(now)
+        self.changes.sweep(now)
+
+    # ---- output -------------------------------------------------------------------------
+    def drain(self) -> Drained:
+        """Hand over what changed since the last drain; incidents as their latest state."""
+        out = self.out
+        drained = Drained(
+            incidents=[],
+            final=[inc.id for inc in out.final],
+            suppressed=out.suppressed,
+            predictions=out.predictions,
+        )
+        for inc in out.changed.values():
+            if not inc.title:
+                inc.update_title()
+            drained.incidents.append(inc.to_dict())
+            inc.dirty = False
+        out.changed = {}
+        out.final = []
+        out.suppressed = []
+        out.predictions = []
+        return drained
+
+    def finish(self) -> Drained:
+        """End of a finite input: held alerts are reported as suppressed, then a last drain."""
+        if self.clock is not None:
+            self.lifecycle.flush_pending(self.clock)
+        return self.drain()
+
+    def state_size(self) -> dict[str, int]:
+        """What the pipeline holds in memory; grows with open state, not with history."""
+        return {
+            **self.store.size(),
+            "alert_states": len(self.dedup.states),
+            "remembered_ids": self.dedup.remembered_ids(),
+            "changes": len(self.changes),
+        }

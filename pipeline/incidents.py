@@ -1,0 +1,204 @@
+"""Incidents: what the correlator builds and what the pipeline emits (CONTRACT.md §2.1).
+
+An incident starts `pending` (held: low-severity alerts that correlate with nothing yet), is
+`open` once it meets the opening rule, `resolved` after its alerts resolve and a quiet period,
+and `merged` when another incident absorbs it. Only open/resolved/merged incidents are emitted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.config import IncidentConfig
+from pipeline.records import SEVERITIES, SEVERITY_RANK
+from pipeline.times import format_time
+from pipeline.topology import Topology
+
+PENDING, OPEN, RESOLVED, MERGED = "pending", "open", "resolved", "merged"
+
+# ITIL matrix: (impact, urgency) -> priority; 1 is highest for both.
+_PRIORITY = {
+    (1, 1): "P1",
+    (1, 2): "P2",
+    (2, 1): "P2",
+    (1, 3): "P3",
+    (2, 2): "P3",
+    (3, 1): "P3",
+    (2, 3): "P4",
+    (3, 2): "P4",
+    (3, 3): "P5",
+}
+
+
+@dataclass(slots=True)
+class Member:
+    """One distinct alert (fingerprint) inside an incident."""
+
+    fingerprint: str
+    name: str
+    service: str | None
+    resource: str | None
+    node: str | None
+    severity: int
+    onset: float
+    firing: bool
+    status_time: float
+    flapping: bool = False
+
+
+def incident_id(first_alert_id: str) -> str:
+    """Deterministic: the same first alert always names the same incident."""
+    return "inc-" + hashlib.sha1(first_alert_id.encode()).hexdigest()[:12]
+
+
+@dataclass(slots=True, eq=False)  # identity semantics: incidents live in index sets
+class Incident:
+    id: str
+    seq: int
+    start: float  # earliest onset of any member
+    status: str = PENDING
+    members: dict[str, Member] = field(default_factory=dict)
+    alert_ids: list[str] = field(default_factory=list)
+    services: dict[str, float] = field(default_factory=dict)  # service -> earliest onset
+    resources: set[str] = field(default_factory=set)
+    nodes: Counter[str] = field(default_factory=Counter)
+    names: dict[str, set[str]] = field(default_factory=dict)  # alert name -> services
+    severity: int = 0
+    firing: int = 0
+    last_onset: float = 0.0  # latest onset of a new member
+    updated_at: float = 0.0  # latest event time folded in
+    last_resolve: float = 0.0  # latest member resolve time
+    opened_at: float | None = None
+    resolved_at: float | None = None
+    reopen_count: int = 0
+    merged_into: str | None = None
+    merged_from: list[str] = field(default_factory=list)
+    root_cause: list[dict[str, Any]] = field(default_factory=list)
+    title: str = ""
+    priority: str = "P5"
+    impact: int = 3
+    urgency: int = 3
+    version: int = 0  # counts significant changes; deterministic for the same input
+    dirty: bool = False  # changed since last emitted
+    stale_rca: bool = True  # membership or severity changed since root cause was ranked
+
+    # ---- membership -----------------------------------------------------------------------
+    def add_member(self, member: Member, alert_id: str, t: float) -> None:
+        self._index(member)
+        self.alert_ids.append(alert_id)
+        self.updated_at = max(self.updated_at, t)
+
+    def _index(self, member: Member) -> None:
+        self.members[member.fingerprint] = member
+        if member.service:
+            prev = self.services.get(member.service)
+            if prev is None or member.onset < prev:
+                self.services[member.service] = member.onset
+            self.names.setdefault(member.name, set()).add(member.service)
+        if member.resource:
+            self.resources.add(member.resource)
+        if member.node:
+            self.nodes[member.node] += 1
+        self.severity = max(self.severity, member.severity)
+        if member.firing:
+            self.firing += 1
+        else:
+            self.last_resolve = max(self.last_resolve, member.status_time)
+        self.start = min(self.start, member.onset)
+        self.last_onset = max(self.last_onset, member.onset)
+        self.stale_rca = True
+        self.changed()
+
+    def changed(self) -> None:
+        """A significant change (member, status, severity): a new version to emit."""
+        self.version += 1
+        self.dirty = True
+
+    def fold(self, alert_id: str, t: float) -> None:
+        """Attach an event of a member already here (duplicate, resolve, late event)."""
+        self.alert_ids.append(alert_id)
+        self.updated_at = max(self.updated_at, t)
+        self.dirty = True
+
+    def set_firing(self, member: Member, firing: bool, t: float) -> None:
+        if member.firing == firing:
+            return
+        member.firing = firing
+        member.status_time = t
+        if firing:
+            self.firing += 1
+        else:
+            self.firing -= 1
+            self.last_resolve = max(self.last_resolve, t)
+        self.dirty = True
+
+    def absorb(self, other: Incident) -> None:
+        """Take over another incident's alerts (merge)."""
+        for member in other.members.values():
+            self._index(member)
+        self.alert_ids.extend(other.alert_ids)
+        self.updated_at = max(self.updated_at, other.updated_at)
+        self.merged_from.append(other.id)
+        self.merged_from.extend(other.merged_from)
+
+    # ---- derived fields -------------------------------------------------------------------
+    def update_priority(self, cfg: IncidentConfig, topology: Topology) -> None:
+        crit = [topology.criticality.get(s, "") for s in self.services]
+        n = len(self.services)
+        if (
+            "high" in crit
+            or any(s in cfg.critical_services for s in self.services)
+            or n >= cfg.impact_high_services
+        ):
+            self.impact = 1
+        elif "medium" in crit or n >= cfg.impact_medium_services:
+            self.impact = 2
+        else:
+            self.impact = 3
+        sev = self.severity
+        self.urgency = 1 if sev >= SEVERITY_RANK["critical"] else 2 if sev >= 3 else 3
+        self.priority = _PRIORITY[(self.impact, self.urgency)]
+
+    def update_title(self) -> None:
+        origin = self.root_cause[0]["entity"] if self.root_cause else self._first_entity()
+        first = min(self.members.values(), key=lambda m: (m.onset, m.fingerprint))
+        n = len(self.services)
+        others = f" (+{n - 1} service{'s' if n > 2 else ''} affected)" if n > 1 else ""
+        self.title = f"{origin}: {first.name}{others}"
+
+    def _first_entity(self) -> str:
+        first = min(self.members.values(), key=lambda m: (m.onset, m.fingerprint))
+        return first.service or first.resource or first.node or "unknown"
+
+    def to_dict(self) -> dict[str, Any]:
+        ordered = sorted(self.services.items(), key=lambda kv: (kv[1], kv[0]))
+        status = RESOLVED if self.status == MERGED else self.status
+        return {
+            "id": self.id,
+            "status": status,
+            "opened_at": format_time(self.opened_at),
+            "updated_at": format_time(self.updated_at),
+            "resolved_at": format_time(self.resolved_at),
+            "severity": SEVERITIES[self.severity],
+            "priority": self.priority,
+            "title": self.title,
+            "services": [s for s, _ in ordered],
+            "alert_ids": list(self.alert_ids),
+            "root_cause": self.root_cause,
+            # Extensions beyond the contract's floor.
+            "started_at": format_time(self.start),
+            "version": self.version,
+            "impact": self.impact,
+            "urgency": self.urgency,
+            "resources": sorted(self.resources),
+            "nodes": sorted(self.nodes),
+            "alerts": len(self.members),
+            "firing": self.firing,
+            "flapping": sorted(m.fingerprint for m in self.members.values() if m.flapping),
+            "reopen_count": self.reopen_count,
+            "merged_from": list(self.merged_from),
+            "merged_into": self.merged_into,
+        }

@@ -1,0 +1,82 @@
+"""Time-driven incident transitions, checked as event time advances.
+
+open -> resolved: every alert resolved and none fired for `resolve_quiet_s`.
+resolved -> final: the reopen window passed; the incident is emitted one last time and
+forgotten. pending -> suppressed: held alerts that never met the opening rule are reported as
+suppressed once quiet or idle. Orphan events (a resolve for an alert in no incident) that
+no firing claimed within the correlation window are suppressed too.
+"""
+
+from __future__ import annotations
+
+from pipeline.config import CorrelationConfig, IncidentConfig
+from pipeline.incidents import OPEN, PENDING, RESOLVED, Incident
+from pipeline.outputs import Outputs
+from pipeline.records import SEVERITIES
+from pipeline.store import IncidentStore
+
+_ORPHAN_REASON = "resolve or acknowledge of an alert in no incident"
+
+
+class Lifecycle:
+    def __init__(
+        self, icfg: IncidentConfig, ccfg: CorrelationConfig, store: IncidentStore, out: Outputs
+    ) -> None:
+        self.icfg = icfg
+        self.orphan_ttl = ccfg.window_s
+        self.store = store
+        self.out = out
+        self.resolved = 0
+        self.expired_pending = 0
+        self._pending_reason = (
+            f"held: below {icfg.open_min_severity} and fewer than {icfg.open_min_alerts} "
+            "correlated alerts"
+        )
+
+    def sweep(self, now: float) -> None:
+        cfg = self.icfg
+        for inc in list(self.store.live.values()):
+            if inc.status == OPEN:
+                if inc.firing == 0 and now - inc.last_resolve >= cfg.resolve_quiet_s:
+                    inc.status = RESOLVED
+                    inc.resolved_at = inc.last_resolve
+                    inc.changed()
+                    self.resolved += 1
+                    self.out.touch(inc)
+            elif inc.status == RESOLVED:
+                assert inc.resolved_at is not None
+                if now - inc.resolved_at >= cfg.reopen_window_s + cfg.resolve_quiet_s:
+                    self.store.remove(inc)
+                    self.out.final.append(inc)
+            elif inc.status == PENDING and (
+                (inc.firing == 0 and now - inc.last_resolve >= cfg.resolve_quiet_s)
+                or now - inc.updated_at >= cfg.pending_ttl_s
+            ):
+                self._expire_pending(inc, now)
+        self._expire_orphans(now)
+
+    def _expire_pending(self, inc: Incident, now: float) -> None:
+        self.store.remove(inc)
+        self.expired_pending += 1
+        top = SEVERITIES[inc.severity]
+        reason = f"{self._pending_reason} (highest {top})"
+        for alert_id in inc.alert_ids:
+            self.out.suppress(alert_id, reason, now)
+
+    def _expire_orphans(self, now: float, everything: bool = False) -> None:
+        orphans = self.store.orphans
+        done = [
+            fp
+            for fp, events in orphans.items()
+            if everything or now - events[-1][1] >= self.orphan_ttl
+        ]
+        for fp in done:
+            for alert_id, _ in orphans.pop(fp):
+                self.out.suppress(alert_id, _ORPHAN_REASON, now)
+
+    def flush_pending(self, now: float) -> None:
+        """End of input: report what is still held as suppressed (a replay's last word)."""
+        for inc in list(self.store.live.values()):
+            if inc.status == PENDING:
+                self._expire_pending(inc, now)
+        self._expire_orphans(now, everything=True)
