@@ -15,6 +15,10 @@ from pipeline.times import TimeError, parse_time
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "minor": 2, "major": 3, "critical": 4}
 SEVERITIES = tuple(SEVERITY_RANK)
 STATUSES = ("firing", "resolved")
+# Statuses only native parsers may produce (PagerDuty's acknowledge); canonical input keeps to
+# STATUSES. Like a resolve, an acknowledge names its alert by fingerprint alone.
+NATIVE_STATUSES = (*STATUSES, "acknowledged")
+_KEYED_STATUSES = ("resolved", "acknowledged")
 
 
 class RecordError(ValueError):
@@ -23,7 +27,7 @@ class RecordError(ValueError):
 
 @dataclass(slots=True)
 class Alert:
-    """One alert event: a firing or a resolve of one alert at one time.
+    """One alert event: a firing, a resolve or (native input only) an acknowledge of one alert.
 
     `fingerprint` is the upstream identity when the source has one (Alertmanager's
     `fingerprint`, PagerDuty's `dedup_key`); otherwise the dedup stage computes it.
@@ -108,23 +112,28 @@ def _time(record: dict[str, Any]) -> float:
         raise RecordError(str(exc)) from None
 
 
-def alert_from_dict(record: Any, *, time_optional: bool = False) -> Alert:
+def alert_from_dict(record: Any, *, time_optional: bool = False, native: bool = False) -> Alert:
     """Validate a canonical alert object (CONTRACT.md §1.1).
 
     A resolve that names its alert by `fingerprint` may leave out `name`, `service` and
     `resource` (PagerDuty resolves carry only the key). `time_optional` is for native formats
     whose timestamp is optional; the engine then dates the event by its clock.
+
+    `native` is for the format parsers only: it also accepts status `acknowledged` (PagerDuty's
+    acknowledge), which, like a resolve, may name its alert by `fingerprint` alone. Canonical
+    input never passes it, so a canonical record with that status stays a dead letter.
     """
     if not isinstance(record, dict):
         raise RecordError(f"an alert must be a JSON object, got {type(record).__name__}")
+    statuses = NATIVE_STATUSES if native else STATUSES
     status = record.get("status") or "firing"
-    if status not in STATUSES:
+    if status not in statuses:
         raise RecordError(f"status {status!r} is not one of {', '.join(STATUSES)}")
     severity = record.get("severity") or "warning"
     if severity not in SEVERITY_RANK:
         raise RecordError(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}")
     fingerprint = _opt_str(record, "fingerprint")
-    by_key = status == "resolved" and fingerprint is not None
+    by_key = status in _KEYED_STATUSES and fingerprint is not None
     missing_time = record.get("time") in (None, "")
     alert = Alert(
         id=_req_str(record, "id"),
