@@ -50,6 +50,10 @@ def _ago(seconds: float) -> str:
     return f"{seconds / 60:.0f} min"
 
 
+def _when(before: float) -> str:
+    return f"{_ago(before)} before onset" if before >= 0 else f"{_ago(-before)} after onset"
+
+
 class RootCauseRanker:
     """Ranks an incident's candidates; `enrich` is the pipeline's hook."""
 
@@ -126,6 +130,8 @@ class RootCauseRanker:
         elif topo.downstream(service, 1):
             evidence.append("none of its dependencies alert")
         evidence.append(f"worst alert {SEVERITIES[worst]} ({members[0].name})")
+        for c in changes.get(service, ())[-1:]:
+            evidence.append(f"{c.type} {c.id} on {service} {_when(inc.start - c.time)}")
         return Candidate(service, "service", self._score(signals), "; ".join(evidence))
 
     def _nodes(
@@ -181,12 +187,7 @@ class RootCauseRanker:
             for change in changes.get(cand.entity, ()):
                 closeness = self._change_signal([change], inc.start)
                 score = cand.score * (0.6 + 0.4 * closeness)
-                before = inc.start - change.time
-                when = (
-                    f"{_ago(before)} before onset"
-                    if before >= 0
-                    else f"{_ago(-before)} after onset"
-                )
+                when = _when(inc.start - change.time)
                 evidence = f"{change.type} {change.id} on {cand.entity} {when}"
                 if change.summary:
                     evidence += f" ({change.summary})"

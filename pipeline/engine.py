@@ -45,8 +45,10 @@ class Observer(Protocol):
 class Drained:
     """Everything produced since the previous drain."""
 
-    incidents: list[dict[str, Any]] = field(default_factory=list)  # latest states, changed ones
-    final: list[str] = field(default_factory=list)  # ids that will not change again
+    # Incidents that changed, live objects: a sink serialises them (`to_dict`) when it writes,
+    # so a replay can write each one once, at its final state.
+    incidents: list[Incident] = field(default_factory=list)
+    final: list[Incident] = field(default_factory=list)  # will not change again
     suppressed: list[Suppressed] = field(default_factory=list)
     predictions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -62,7 +64,7 @@ class Pipeline:
         observers: Sequence[Observer] = (),
     ) -> None:
         self.config = config
-        self.topology = topology or Topology()
+        self.topology = topology if topology is not None else Topology()
         self.out = Outputs()
         self.store = IncidentStore()
         self.dedup = Deduplicator(config.dedup)
@@ -72,7 +74,11 @@ class Pipeline:
             config.correlation, config.incidents, self.topology, self.store, self.out
         )
         self.lifecycle = Lifecycle(config.incidents, config.correlation, self.store, self.out)
-        self.changes = changes or ChangeIndex(self.topology, config.root_cause.change_retention_s)
+        self.changes = (
+            changes
+            if changes is not None
+            else ChangeIndex(self.topology, config.root_cause.change_retention_s)
+        )
         self.enrichers = list(enrichers)
         self.observers = list(observers)
         self._needs_labels = bool(config.silences or config.inhibit_rules)
@@ -171,15 +177,14 @@ class Pipeline:
         """Hand over what changed since the last drain; incidents as their latest state."""
         out = self.out
         drained = Drained(
-            incidents=[],
-            final=[inc.id for inc in out.final],
+            incidents=list(out.changed.values()),
+            final=out.final,
             suppressed=out.suppressed,
             predictions=out.predictions,
         )
-        for inc in out.changed.values():
+        for inc in drained.incidents:
             if not inc.title:
                 inc.update_title()
-            drained.incidents.append(inc.to_dict())
             inc.dirty = False
         out.changed = {}
         out.final = []

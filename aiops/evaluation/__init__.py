@@ -1,0 +1,1 @@
+"""Scoring a replay against a scenario's ground truth (`aiops evaluate`)."""

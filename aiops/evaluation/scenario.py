@@ -1,0 +1,100 @@
+"""Replay a generated scenario and score it against its truth.json."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from aiops.evaluation.grouping import Event, baselines, grouping_scores
+from aiops.evaluation.rootcause import rca_scores
+from aiops.replay import replay
+from connectors.files import DeadLetter, InputError, iter_lines, load_topology, read_alerts
+from pipeline.config import Config
+
+
+def load_truth(scenario: Path) -> dict[str, Any]:
+    path = scenario / "truth.json"
+    try:
+        return orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON: {exc}") from None
+
+
+def load_incidents(out_dir: Path) -> dict[str, dict[str, Any]]:
+    return {
+        inc["id"]: inc
+        for _, line in iter_lines(out_dir / "incidents.jsonl")
+        for inc in [orjson.loads(line)]
+    }
+
+
+def score(scenario: Path, out_dir: Path) -> dict[str, Any]:
+    """Score the replay outputs in `out_dir` against the scenario's truth."""
+    truth_doc = load_truth(scenario)
+    truth: dict[str, str] = truth_doc["alerts"]
+    topology = load_topology(scenario / "topology.yaml")
+    incidents = load_incidents(out_dir)
+    incident_of: dict[str, str] = {}
+    in_two = 0
+    for inc in incidents.values():
+        for alert_id in inc["alert_ids"]:
+            if alert_id in incident_of and incident_of[alert_id] != inc["id"]:
+                in_two += 1
+            incident_of[alert_id] = inc["id"]
+    events = [
+        Event(a.id, a.time or 0.0, a.service or a.resource or "")
+        for a in read_alerts(scenario / "alerts.jsonl")
+        if not isinstance(a, DeadLetter)
+    ]
+    ids = [e.id for e in events]
+    missing = [i for i in ids if i not in truth]
+    if missing:
+        raise InputError(f"truth.json has no group for {len(missing)} alerts, e.g. {missing[0]}")
+    truth_labels = [truth[i] for i in ids]
+    predicted = [incident_of.get(i, f"none:{i}") for i in ids]
+    ours = grouping_scores(truth_labels, predicted)
+    ours["groups"] = len(incidents)
+    ours["noise_reduction"] = round(1 - len(incidents) / len(ids), 4) if ids else 0.0
+    fault_ids = [i for i in ids if truth[i].startswith("F")]
+    faults_only = grouping_scores(
+        [truth[i] for i in fault_ids], [incident_of.get(i, f"none:{i}") for i in fault_ids]
+    )
+    return {
+        "scenario": str(scenario),
+        "alerts": len(ids),
+        "incidents": len(incidents),
+        "alerts_in_two_incidents": in_two,
+        "suppressed_alerts": sum(1 for i in ids if i not in incident_of),
+        "grouping": ours,
+        "grouping_fault_alerts_only": faults_only,
+        "baselines": baselines(events, truth),
+        "root_cause": rca_scores(truth_doc["faults"], truth, incident_of, incidents, topology),
+        "truth_groups": dict(Counter(g[0] for g in truth.values())),
+    }
+
+
+def evaluate(
+    scenario: Path, out_dir: Path, config: Config, progress: bool | None = None
+) -> dict[str, Any]:
+    """Replay the scenario into `out_dir`, score it, and write `out_dir/evaluation.json`."""
+    for name in ("alerts.jsonl", "topology.yaml", "truth.json"):
+        if not (scenario / name).is_file():
+            raise InputError(f"{scenario} has no {name} (make one with `aiops generate`)")
+    changes = scenario / "changes.jsonl"
+    summary = replay(
+        scenario / "alerts.jsonl",
+        out_dir,
+        config,
+        load_topology(scenario / "topology.yaml"),
+        changes=changes if changes.is_file() else None,
+        progress=progress,
+    )
+    result = score(scenario, out_dir)
+    result["events_per_second"] = summary["events_per_second"]
+    (out_dir / "evaluation.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    return result

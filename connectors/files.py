@@ -1,0 +1,214 @@
+"""Files in and out: JSONL readers that turn bad lines into dead letters, a merge of several
+record streams in event-time order, and output files that appear whole or not at all.
+"""
+
+from __future__ import annotations
+
+import gzip
+import heapq
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+import yaml
+
+from connectors.formats import parse_alert_payload
+from pipeline.records import Alert, Change, RecordError, change_from_dict
+from pipeline.topology import Topology, TopologyError
+
+_RAW_LIMIT = 64 * 1024  # keep dead letters readable: a huge raw line is cut here
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """An input that could not be used, with where it came from and why."""
+
+    file: str
+    line: int
+    error: str
+    raw: str
+    index: int | None = None  # position inside a multi-alert payload
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "file": self.file,
+            "line": self.line,
+            "error": self.error,
+            "raw": self.raw[:_RAW_LIMIT],
+        }
+        if self.index is not None:
+            out["index"] = self.index
+        return out
+
+
+class InputError(Exception):
+    """An input file that cannot be read at all (missing, unreadable, not UTF-8 text)."""
+
+
+def _open_text(path: Path) -> IO[str]:
+    try:
+        if path.suffix == ".gz":
+            return gzip.open(path, "rt", encoding="utf-8")
+        return path.open(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+Progress = Callable[[int], object]
+
+
+def iter_lines(path: Path, progress: Progress | None = None) -> Iterator[tuple[int, str]]:
+    """(line number, text) of every non-blank line; blank lines hold no record.
+    `progress` is called with each line's length in characters."""
+    with _open_text(path) as handle:
+        try:
+            for lineno, text in enumerate(handle, start=1):
+                if progress is not None:
+                    progress(len(text))
+                if text.strip():
+                    yield lineno, text.rstrip("\n")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path} is not UTF-8 text: {exc.reason}") from None
+        except (OSError, EOFError) as exc:
+            raise InputError(f"cannot read {path}: {exc}") from None
+
+
+def read_alerts(
+    path: Path, received_at: float | None = None, progress: Progress | None = None
+) -> Iterator[Alert | DeadLetter]:
+    """Alerts of a JSONL file in any supported format, bad lines as dead letters."""
+    name = str(path)
+    for lineno, text in iter_lines(path, progress):
+        try:
+            parsed = parse_alert_payload(orjson.loads(text), received_at=received_at)
+        except orjson.JSONDecodeError as exc:
+            yield DeadLetter(name, lineno, f"invalid JSON: {exc}", text)
+            continue
+        except RecordError as exc:
+            yield DeadLetter(name, lineno, str(exc), text)
+            continue
+        yield from parsed.alerts
+        for index, reason in parsed.errors:
+            yield DeadLetter(name, lineno, reason, text, index)
+
+
+def read_changes(path: Path, progress: Progress | None = None) -> Iterator[Change | DeadLetter]:
+    """Change records of a JSONL file, bad lines as dead letters."""
+    name = str(path)
+    for lineno, text in iter_lines(path, progress):
+        try:
+            yield change_from_dict(orjson.loads(text))
+        except orjson.JSONDecodeError as exc:
+            yield DeadLetter(name, lineno, f"invalid JSON: {exc}", text)
+        except RecordError as exc:
+            yield DeadLetter(name, lineno, str(exc), text)
+
+
+Record = Alert | Change | DeadLetter
+
+
+def merge_streams(*streams: Iterable[Record]) -> Iterator[Record]:
+    """Interleave streams by event time while keeping each stream's own order.
+
+    The head with the earliest time goes next (ties: the earlier stream); dead letters and
+    undated events go as soon as they are the head of their stream. A stream that is itself
+    out of order (late deliveries) therefore stays in file order.
+    """
+    heap: list[tuple[float, int, int, Record, Iterator[Record]]] = []
+    counter = 0
+
+    def push(order: int, it: Iterator[Record]) -> None:
+        nonlocal counter
+        for record in it:
+            t = getattr(record, "time", None)
+            counter += 1
+            heapq.heappush(heap, (float("-inf") if t is None else t, order, counter, record, it))
+            return
+
+    for order, stream in enumerate(streams):
+        push(order, iter(stream))
+    while heap:
+        _, order, _, record, it = heapq.heappop(heap)
+        yield record
+        push(order, it)
+
+
+def load_topology(path: Path | None) -> Topology:
+    """Topology YAML (CONTRACT.md §1.3); no path means an empty graph."""
+    if path is None:
+        return Topology()
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path} is not valid YAML: {exc}") from None
+    try:
+        return Topology.from_dict(doc)
+    except TopologyError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
+class OutputFiles:
+    """Output files written under temporary names and renamed into place together on success,
+    so a failed run never leaves a half-written file behind."""
+
+    def __init__(self, out_dir: Path, names: Iterable[str]) -> None:
+        self.out_dir = out_dir
+        self.names = list(names)
+        self._handles: dict[str, IO[bytes]] = {}
+
+    def __enter__(self) -> OutputFiles:
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            for name in self.names:
+                self._handles[name] = (self.out_dir / f".{name}.tmp").open("wb")
+        except OSError as exc:
+            self._discard()
+            raise InputError(f"cannot write to {self.out_dir}: {exc.strerror or exc}") from None
+        return self
+
+    def write_json(self, name: str, obj: Any) -> None:
+        self._handles[name].write(orjson.dumps(obj) + b"\n")
+
+    def write_whole(self, name: str, obj: Any) -> None:
+        self._handles[name].write(orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n")
+
+    def _discard(self) -> None:
+        for name, handle in self._handles.items():
+            handle.close()
+            (self.out_dir / f".{name}.tmp").unlink(missing_ok=True)
+        self._handles.clear()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self._discard()
+            return
+        for handle in self._handles.values():
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+        for name in self._handles:
+            os.replace(self.out_dir / f".{name}.tmp", self.out_dir / name)
+        self._handles.clear()
+
+
+def write_jsonl_atomic(
+    path: Path, rows: Iterable[Any], default: Callable[[Any], Any] | None = None
+) -> int:
+    """Write rows as JSONL to `path` via a temporary file; returns the row count."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    count = 0
+    try:
+        with tmp.open("wb") as handle:
+            for row in rows:
+                handle.write(orjson.dumps(row, default=default) + b"\n")
+                count += 1
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count
