@@ -12,12 +12,12 @@ from typing import Any
 
 import orjson
 import pytest
-from format_samples import CANONICAL, T0, am_alert, am_payload, cloudevent
 
 from connectors.formats import Parsed, detect_format, map_severity, parse_alert_payload
 from pipeline.fingerprint import label_fingerprint
 from pipeline.records import RecordError
 from pipeline.times import parse_time
+from tests.format_samples import CANONICAL, T0, am_alert, am_payload, cloudevent
 
 DATASET = (
     Path(__file__).parents[1] / ".." / "shared" / "datasets" / "alertmanager"

@@ -7,10 +7,10 @@ from typing import Any
 
 import orjson
 import pytest
-from format_samples import CANONICAL, T0, am_alert, am_payload, cloudevent, pd_trigger
 
 from connectors.formats import parse_alert_payload
 from pipeline.records import RecordError
+from tests.format_samples import CANONICAL, T0, am_alert, am_payload, cloudevent, pd_trigger
 
 
 def test_cloudevent_with_canonical_data_keeps_its_own_fields() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from format_samples import T0, pd_trigger
 
 from connectors.formats import detect_format, parse_alert_payload
 from pipeline.records import RecordError
+from tests.format_samples import T0, pd_trigger
 
 
 def test_pagerduty_full_trigger() -> None:
