@@ -42,6 +42,7 @@ class CorrelationConfig(_Section):
     window_s: float = Field(gt=0)
     early_slack_s: float = Field(ge=0)
     max_span_s: float = Field(gt=0)
+    max_age_s: float = Field(gt=0)
     max_hops: int = Field(ge=0, le=6)
     same_resource: float = Field(ge=0, le=1)
     same_service: float = Field(ge=0, le=1)

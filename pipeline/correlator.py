@@ -103,8 +103,8 @@ class Correlator:
             node=node,
             severity=SEVERITY_RANK[alert.severity],
             onset=onset,
-            firing=True,
-            status_time=t,
+            firing=state.firing,  # False when its resolve was delivered first
+            status_time=t if state.firing else state.status_time,
             flapping=state.flapping,
         )
         best, explained = self._choose(member)
@@ -146,12 +146,16 @@ class Correlator:
 
     def _choose(self, member: Member) -> tuple[Incident | None, list[Incident]]:
         """The most related live incident (if any is related enough), and every incident the
-        member could be the root of (merge candidates)."""
+        member could be the root of, or that fails the same check (merge candidates)."""
         best: Incident | None = None
         best_key = (0.0, 0.0)
         explained: list[Incident] = []
-        for inc in self._candidates(member):
+        candidates = self._candidates(member)
+        burst = self._same_check_burst(member, candidates)
+        for inc in candidates:
             relation, explains = self._relation(member, inc)
+            if inc in burst:
+                relation, explains = max(relation, self.cfg.same_name), True
             if relation < self.cfg.min_relation:
                 continue
             if explains:
@@ -161,11 +165,29 @@ class Correlator:
                 best, best_key = inc, key
         return best, explained
 
+    def _same_check_burst(self, m: Member, candidates: list[Incident]) -> set[Incident]:
+        """Incidents made only of alert `m.name` that started within the content window, when
+        with `m` that check now fails on more than content_min_services services: the same
+        check failing on many hosts at once (an expired certificate, DNS, clock skew)."""
+        c = self.cfg
+        pure = [
+            inc
+            for inc in candidates
+            if len(inc.names) == 1
+            and m.name in inc.names
+            and inc.start - c.early_slack_s <= m.onset <= inc.last_onset + c.content_window_s
+        ]
+        if not pure:
+            return set()
+        services = {m.service}.union(*(inc.names[m.name] for inc in pure))
+        services.discard(None)
+        return set(pure) if len(services) > c.content_min_services else set()
+
     def _relation(self, m: Member, inc: Incident) -> tuple[float, bool]:
         """How strongly member `m` belongs to `inc` (0..1), and whether it would explain it."""
         c = self.cfg
         t = m.onset
-        if t < inc.start - c.early_slack_s:
+        if t < inc.start - c.early_slack_s or t > inc.start + c.max_age_s:
             return 0.0, False
         relation = 0.0
         in_window = t <= inc.last_onset + c.window_s

@@ -3,7 +3,7 @@
 open -> resolved: every alert resolved and none fired for `resolve_quiet_s`.
 resolved -> final: the reopen window passed; the incident is emitted one last time and
 forgotten. pending -> suppressed: held alerts that never met the opening rule are reported as
-suppressed once quiet or idle. Orphan events (a resolve for an alert in no incident) that
+suppressed once quiet, or once the cluster is `pending_ttl_s` old. Orphan events (a resolve for an alert in no incident) that
 no firing claimed within the correlation window are suppressed too.
 """
 
@@ -36,23 +36,23 @@ class Lifecycle:
     def sweep(self, now: float) -> None:
         cfg = self.icfg
         for inc in list(self.store.live.values()):
-            if inc.status == OPEN:
-                if inc.firing == 0 and now - inc.last_resolve >= cfg.resolve_quiet_s:
+            if inc.status == PENDING:
+                quiet = inc.firing == 0 and now - inc.last_resolve >= cfg.resolve_quiet_s
+                if quiet or now - inc.start >= cfg.pending_ttl_s:
+                    self._expire_pending(inc, now)
+                continue
+            if inc.status == OPEN and inc.firing == 0:
+                if now - inc.last_resolve >= cfg.resolve_quiet_s:
                     inc.status = RESOLVED
                     inc.resolved_at = inc.last_resolve
                     inc.changed()
                     self.resolved += 1
                     self.out.touch(inc)
-            elif inc.status == RESOLVED:
+            if inc.status == RESOLVED:
                 assert inc.resolved_at is not None
                 if now - inc.resolved_at >= cfg.reopen_window_s + cfg.resolve_quiet_s:
                     self.store.remove(inc)
                     self.out.final.append(inc)
-            elif inc.status == PENDING and (
-                (inc.firing == 0 and now - inc.last_resolve >= cfg.resolve_quiet_s)
-                or now - inc.updated_at >= cfg.pending_ttl_s
-            ):
-                self._expire_pending(inc, now)
         self._expire_orphans(now)
 
     def _expire_pending(self, inc: Incident, now: float) -> None:

@@ -43,14 +43,16 @@ def topology(doc: dict[str, Any]) -> Topology:
     return Topology.from_dict(doc)
 
 
-# payments-db <- payments <- checkout <- web ; search <- web ; inventory-db <- inventory
+# payments-db <- payments <- checkout <- web; search <- web; auth <- payments, search;
+# inventory-db <- inventory <- checkout; reports-db <- reports; mail
 SHOP = {
     "services": {
         "web": {"depends_on": ["checkout", "search"], "criticality": "high"},
         "checkout": {"depends_on": ["payments", "inventory"]},
-        "payments": {"depends_on": ["payments-db"]},
+        "payments": {"depends_on": ["payments-db", "auth"]},
         "inventory": {"depends_on": ["inventory-db"]},
-        "search": {"depends_on": ["search-index"]},
+        "search": {"depends_on": ["search-index", "auth"]},
+        "auth": {},
         "payments-db": {},
         "inventory-db": {},
         "search-index": {},

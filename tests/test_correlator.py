@@ -1,0 +1,214 @@
+"""Correlation decisions through the whole pipeline (assignment happens on arrival)."""
+
+from tests.helpers import alert, groups, pipeline, run
+
+
+def test_a_cascade_upstream_becomes_one_incident():
+    p = pipeline()
+    incs = run(
+        p,
+        [
+            alert("db", 0, "DBConnectionsExhausted", "payments-db", severity="critical"),
+            alert("pay", 45, "HighLatency", "payments", "payments-1"),
+            alert("co", 110, "UpstreamTimeouts", "checkout", "checkout-1"),
+            alert("web", 200, "SLOBurnRate", "web", severity="critical"),
+        ],
+    )
+    assert groups(incs) == [{"db", "pay", "co", "web"}]
+    (inc,) = incs.values()
+    assert inc["root_cause"][0]["entity"] == "payments-db"
+    assert inc["title"].startswith("payments-db: DBConnectionsExhausted")
+    assert inc["services"][0] == "payments-db"
+
+
+def test_concurrent_unrelated_faults_stay_apart():
+    p = pipeline()
+    incs = run(
+        p,
+        [
+            alert("db", 0, "DBDown", "payments-db", severity="critical"),
+            alert("rep", 10, "ReportsDBDown", "reports-db", severity="critical"),
+            alert("pay", 40, "HighLatency", "payments", "payments-1"),
+            alert("rep2", 50, "HighErrorRate", "reports", "reports-1"),
+        ],
+    )
+    assert groups(incs) == [{"db", "pay"}, {"rep", "rep2"}]
+
+
+def test_a_lone_low_severity_alert_opens_nothing_and_is_reported_suppressed():
+    p = pipeline()
+    p.process(alert("w", 0, "DiskUsageHigh", "mail", severity="warning"))
+    drained = p.finish()
+    assert drained.incidents == []
+    assert [(s.alert_id, s.reason.split(":")[0]) for s in drained.suppressed] == [("w", "held")]
+
+
+def test_three_correlated_warnings_open_an_incident():
+    p = pipeline()
+    incs = run(
+        p,
+        [
+            alert("w1", 0, "SlowQueries", "payments-db", severity="warning"),
+            alert("w2", 30, "HighLatency", "payments", severity="warning"),
+            alert("w3", 60, "HighLatency", "checkout", severity="minor"),
+        ],
+    )
+    assert groups(incs) == [{"w1", "w2", "w3"}]
+
+
+def test_an_alert_outside_the_onset_window_starts_a_new_incident():
+    p = pipeline(correlation={"window_s": 300})
+    incs = run(
+        p,
+        [
+            alert("a", 0, "DBDown", "payments-db", severity="critical"),
+            alert("b", 1000, "HighLatency", "payments", severity="major"),
+        ],
+    )
+    assert groups(incs) == [{"a"}, {"b"}]
+
+
+def test_max_span_stops_an_incident_from_absorbing_later_neighbours():
+    # A chain of alerts each within the window of the previous one, on a path of services.
+    p = pipeline(correlation={"window_s": 600, "max_span_s": 900})
+    incs = run(
+        p,
+        [
+            alert("a", 0, "DBDown", "payments-db", severity="critical"),
+            alert("b", 500, "HighLatency", "payments"),
+            alert("c", 1000, "HighLatency", "checkout"),  # 1000 s after the start: too late
+        ],
+    )
+    assert groups(incs) == [{"a", "b"}, {"c"}]
+
+
+def test_a_shared_caller_does_not_merge_what_it_does_not_explain():
+    # web calls both payments and search: it is a symptom of either, the cause of neither.
+    p = pipeline()
+    incs = run(
+        p,
+        [
+            alert("pay", 0, "HighLatency", "payments", "payments-1"),
+            alert("sea", 10, "HighErrorRate", "search", "search-1"),
+            alert("web", 20, "SLOBurnRate", "web", severity="critical"),
+        ],
+    )
+    assert len(groups(incs)) == 2 and any("web" in g for g in groups(incs))
+
+
+def test_a_later_root_merges_the_incidents_it_explains():
+    p = pipeline()
+    incs = run(
+        p,
+        [
+            alert("co", 0, "HighLatency", "checkout", severity="major"),
+            alert("rep", 5, "HighErrorRate", "reports", severity="major"),  # unrelated
+            alert("inv", 20, "HighErrorRate", "inventory", severity="major"),
+            # payments and inventory are both below checkout; nothing links inventory-db ...
+            alert("idb", 30, "DBDown", "inventory-db", severity="critical"),
+        ],
+    )
+    assert {"co", "inv", "idb"} in groups(incs)
+    # Now the case that needs a merge: two incidents, then the dependency both share.
+    p = pipeline()
+    incs = run(
+        p,
+        [
+            alert("pay", 0, "HighLatency", "payments", "payments-1"),
+            alert("sea", 10, "HighErrorRate", "search", "search-1"),
+            alert("auth", 20, "TokenServiceDown", "auth", severity="critical"),
+        ],
+    )
+    merged = [i for i in incs.values() if i["merged_into"]]
+    survivors = [i for i in incs.values() if not i["merged_into"]]
+    assert groups(incs) == [{"pay", "sea", "auth"}]
+    assert survivors[0]["root_cause"][0]["entity"] == "auth"
+    assert len(survivors) == 1 and survivors[0]["merged_from"] == [m["id"] for m in merged]
+    assert all(m["alert_ids"] == [] and m["status"] == "resolved" for m in merged)
+
+
+def test_a_shared_node_links_different_services():
+    p = pipeline()
+    incs = run(
+        p,
+        [
+            alert("n", 0, "NodeNotReady", resource="node-1", severity="critical"),
+            alert("m", 20, "PodCrashLooping", "mail", "mail-1"),
+            alert("p", 25, "PodCrashLooping", "payments", "payments-1"),
+        ],
+    )
+    assert groups(incs) == [{"n", "m", "p"}]
+    (inc,) = incs.values()
+    assert inc["root_cause"][0] == {**inc["root_cause"][0], "entity": "node-1", "kind": "node"}
+
+
+def test_the_same_check_failing_on_many_services_groups_by_content():
+    p = pipeline()
+    incs = run(
+        p,
+        [
+            alert("a", 0, "CertificateExpired", "mail", severity="major"),
+            alert("b", 5, "CertificateExpired", "reports", severity="major"),
+            alert("c", 10, "CertificateExpired", "search-index", severity="major"),
+            alert("d", 15, "CertificateExpired", "inventory-db", severity="major"),
+        ],
+    )
+    # mail and reports share nothing: the first two stay apart; the third makes it the same
+    # check failing on three services at once, which merges them; the fourth joins.
+    assert groups(incs) == [{"a", "b", "c", "d"}]
+
+
+def test_a_common_alert_name_inside_real_incidents_does_not_chain_them():
+    p = pipeline()
+    incs = run(
+        p,
+        [
+            alert("db", 0, "DBDown", "payments-db", severity="critical"),
+            alert("pay", 20, "HighLatency", "payments"),
+            alert("rdb", 30, "DBDown", "reports-db", severity="critical"),
+            alert("rep", 40, "HighLatency", "reports"),
+            alert("mail", 50, "HighLatency", "mail"),
+        ],
+    )
+    assert groups(incs) == [{"db", "pay"}, {"mail"}, {"rdb", "rep"}]
+
+
+def test_duplicates_and_resolves_fold_into_the_incident_of_their_alert():
+    p = pipeline()
+    incs = run(
+        p,
+        [
+            alert("a1", 0, "DBDown", "payments-db", severity="critical"),
+            alert("a2", 60, "DBDown", "payments-db", severity="critical"),
+            alert("a3", 120, "DBDown", "payments-db", severity="critical", status="resolved"),
+        ],
+    )
+    (inc,) = incs.values()
+    assert inc["alert_ids"] == ["a1", "a2", "a3"] and inc["alerts"] == 1
+
+
+def test_a_resolve_delivered_before_its_firing_lands_in_the_same_incident():
+    p = pipeline()
+    incs = run(
+        p,
+        [
+            alert("r", 300, "DBDown", "payments-db", severity="critical", status="resolved"),
+            alert("f", 0, "DBDown", "payments-db", severity="critical"),
+        ],
+    )
+    (inc,) = incs.values()
+    assert sorted(inc["alert_ids"]) == ["f", "r"] and inc["firing"] == 0
+
+
+def test_determinism_same_input_same_incidents_and_ids():
+    events = [
+        alert("db", 0, "DBDown", "payments-db", severity="critical"),
+        alert("pay", 45, "HighLatency", "payments", "payments-1"),
+        alert("x", 50, "HighErrorRate", "reports", severity="critical"),
+        alert("co", 110, "UpstreamTimeouts", "checkout", "checkout-1"),
+    ]
+    first = run(pipeline(), events)
+    second = run(
+        pipeline(), [a.__class__(**{f: getattr(a, f) for f in a.__slots__}) for a in events]
+    )
+    assert first == second
