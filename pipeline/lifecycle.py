@@ -3,8 +3,9 @@
 open -> resolved: every alert resolved and none fired for `resolve_quiet_s`.
 resolved -> final: the reopen window passed; the incident is emitted one last time and
 forgotten. pending -> suppressed: held alerts that never met the opening rule are reported as
-suppressed once quiet, or once the cluster is `pending_ttl_s` old. Orphan events (a resolve for an alert in no incident) that
-no firing claimed within the correlation window are suppressed too.
+suppressed once quiet, or once the cluster is `pending_ttl_s` old. Orphan events (a resolve
+for an alert in no incident) that no firing claimed within the correlation window are
+suppressed too.
 """
 
 from __future__ import annotations
@@ -41,13 +42,13 @@ class Lifecycle:
                 if quiet or now - inc.start >= cfg.pending_ttl_s:
                     self._expire_pending(inc, now)
                 continue
-            if inc.status == OPEN and inc.firing == 0:
-                if now - inc.last_resolve >= cfg.resolve_quiet_s:
-                    inc.status = RESOLVED
-                    inc.resolved_at = inc.last_resolve
-                    inc.changed()
-                    self.resolved += 1
-                    self.out.touch(inc)
+            quiet = inc.firing == 0 and now - inc.last_resolve >= cfg.resolve_quiet_s
+            if inc.status == OPEN and quiet:
+                inc.status = RESOLVED
+                inc.resolved_at = inc.last_resolve
+                inc.changed()
+                self.resolved += 1
+                self.out.touch(inc)
             if inc.status == RESOLVED:
                 assert inc.resolved_at is not None
                 if now - inc.resolved_at >= cfg.reopen_window_s + cfg.resolve_quiet_s:
