@@ -1,0 +1,98 @@
+from tests.helpers import alert, change, pipeline, run
+
+
+def cascade():
+    return [
+        alert("db", 0, "DBConnectionsExhausted", "payments-db", severity="critical"),
+        alert("pay", 40, "HighLatency", "payments", "payments-1"),
+        alert("pay2", 45, "HighLatency", "payments", "payments-2"),
+        alert("co", 90, "UpstreamTimeouts", "checkout", "checkout-1"),
+    ]
+
+
+def only(incs):
+    (inc,) = incs.values()
+    return inc
+
+
+def test_ranked_candidates_have_scores_in_range_and_checkable_evidence():
+    inc = only(run(pipeline(), [change("CHG42", -480, "payments-db"), *cascade()]))
+    rc = inc["root_cause"]
+    assert [c["entity"] for c in rc[:2]] == ["payments-db", "CHG42"]
+    assert all(0.0 <= c["score"] <= 1.0 for c in rc)
+    assert [c["score"] for c in rc] == sorted((c["score"] for c in rc), reverse=True)
+    assert "alerted first" in rc[0]["evidence"]
+    assert "2 of the 2 other alerting services depend on it" in rc[0]["evidence"]
+    assert rc[1]["kind"] == "change" and "8 min before onset" in rc[1]["evidence"]
+
+
+def test_an_unrelated_change_ranks_below_the_one_on_the_root():
+    inc = only(
+        run(
+            pipeline(),
+            [
+                change("CHG1", -300, "checkout"),
+                change("CHG2", -600, "payments-db"),
+                change("CHG3", -60, "mail"),  # not involved at all
+                *cascade(),
+            ],
+        )
+    )
+    entities = [c["entity"] for c in inc["root_cause"]]
+    assert "CHG3" not in entities
+    assert entities.index("CHG2") <= 2
+    assert "CHG1" not in entities or entities.index("CHG2") < entities.index("CHG1")
+
+
+def test_a_change_delivered_after_the_alerts_still_reaches_the_ranking():
+    p = pipeline()
+    run(p, cascade())
+    inc = only(run(p, [change("CHG9", -120, "payments-db")]))
+    assert "CHG9" in [c["entity"] for c in inc["root_cause"][:3]]
+
+
+def test_a_node_that_alerts_itself_outranks_the_services_on_it():
+    inc = only(
+        run(
+            pipeline(),
+            [
+                alert("m", 0, "PodCrashLooping", "mail", "mail-1"),
+                alert("n", 5, "NodeNotReady", resource="node-1", severity="critical"),
+                alert("p", 10, "PodCrashLooping", "payments", "payments-1"),
+            ],
+        )
+    )
+    assert inc["root_cause"][0]["entity"] == "node-1"
+    assert "itself alerts NodeNotReady" in inc["root_cause"][0]["evidence"]
+
+
+def test_a_lone_failing_replica_is_named():
+    inc = only(
+        run(
+            pipeline(),
+            [
+                alert("p1", 0, "OOMKilled", "payments", "payments-2", severity="critical"),
+                alert("co", 30, "HighErrorRate", "checkout", "checkout-1"),
+            ],
+        )
+    )
+    kinds = {(c["entity"], c["kind"]) for c in inc["root_cause"][:2]}
+    assert kinds == {("payments", "service"), ("payments-2", "resource")}
+
+
+def test_priority_follows_impact_and_urgency():
+    # web is high-criticality and critical severity: P1.
+    inc = only(run(pipeline(), [alert("w", 0, "SLOBurnRate", "web", severity="critical")]))
+    assert (inc["impact"], inc["urgency"], inc["priority"]) == (1, 1, "P1")
+    # one low-criticality service, major: impact 3, urgency 2 -> P4.
+    inc = only(run(pipeline(), [alert("m", 0, "QueueBacklog", "mail", severity="major")]))
+    assert (inc["impact"], inc["urgency"], inc["priority"]) == (3, 2, "P4")
+    # listed as critical in config: impact 1.
+    p = pipeline(incidents={"critical_services": ["mail"]})
+    inc = only(run(p, [alert("m", 0, "QueueBacklog", "mail", severity="major")]))
+    assert inc["priority"] == "P2"
+
+
+def test_title_names_the_likely_origin_and_the_spread():
+    inc = only(run(pipeline(), cascade()))
+    assert inc["title"] == "payments-db: DBConnectionsExhausted (+2 services affected)"
