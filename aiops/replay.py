@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,8 +80,10 @@ def replay(
     topology: Topology,
     changes: Path | None = None,
     progress: bool | None = None,
+    on_drain: Callable[[Pipeline, int], object] | None = None,
 ) -> dict[str, Any]:
-    """Run the pipeline over the files and write the outputs; returns the summary."""
+    """Run the pipeline over the files and write the outputs; returns the summary.
+    `on_drain(pipeline, records_so_far)` is called at every periodic drain (benchmarks)."""
     pipeline = build_pipeline(config, topology)
     started = time.perf_counter()
     total = alerts.stat().st_size + (changes.stat().st_size if changes else 0)
@@ -108,6 +111,8 @@ def replay(
                 sink.dead_letter(DeadLetter(str(alerts), 0, str(exc), repr(record)))
             if n % _DRAIN_EVERY == 0:
                 sink.take(pipeline.drain())
+                if on_drain is not None:
+                    on_drain(pipeline, n)
         sink.take(pipeline.finish())
         sink.close()
         elapsed = time.perf_counter() - started

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from connectors.files import load_topology
 from models.rootcause import RootCauseRanker
+from models.symptoms import SymptomModel
 from pipeline.changes import ChangeIndex
 from pipeline.config import Config, load_config
 from pipeline.engine import Pipeline
@@ -16,7 +17,9 @@ from pipeline.topology import Topology
 def build_pipeline(config: Config, topology: Topology) -> Pipeline:
     changes = ChangeIndex(topology, config.root_cause.change_retention_s)
     ranker = RootCauseRanker(config.root_cause, topology, changes)
-    return Pipeline(config, topology, changes=changes, enrichers=[ranker])
+    return Pipeline(
+        config, topology, changes=changes, enrichers=[ranker], symptoms=SymptomModel()
+    )
 
 
 def load_inputs(config_path: Path | None, topology_path: Path | None) -> tuple[Config, Topology]:

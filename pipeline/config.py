@@ -40,20 +40,24 @@ class DedupConfig(_Section):
 
 class CorrelationConfig(_Section):
     window_s: float = Field(gt=0)
-    early_slack_s: float = Field(ge=0)
-    max_span_s: float = Field(gt=0)
+    link_slack_s: float = Field(ge=0)
+    precursor_window_s: float = Field(ge=0)
+    node_window_s: float = Field(ge=0)
+    service_gap_s: float = Field(ge=0)
     max_age_s: float = Field(gt=0)
     max_hops: int = Field(ge=0, le=6)
     same_resource: float = Field(ge=0, le=1)
     same_service: float = Field(ge=0, le=1)
     shared_node: float = Field(ge=0, le=1)
+    node_alert: float = Field(ge=0, le=1)
     hop_weights: list[float]
-    root_slack_s: float = Field(ge=0)
-    late_root_factor: float = Field(ge=0, le=1)
+    symptom_floor: float = Field(ge=0, le=1)
+    weak_cause_factor: float = Field(ge=0, le=1)
     same_name: float = Field(ge=0, le=1)
     content_min_services: int = Field(ge=1)
     content_window_s: float = Field(ge=0)
     min_relation: float = Field(gt=0, le=1)
+    root_slack_s: float = Field(ge=0)
     merge: bool
     merge_min_severity: str
 

@@ -1,18 +1,21 @@
 """Streaming correlation: each alert is assigned when it arrives, with no look-ahead.
 
 A new alert joins the live incident it relates to most strongly, or opens a candidate of its
-own. Relations, strongest first: the same resource, the same service, a shared node, a
-dependency path of a few hops (upstream callers are symptoms; a downstream callee that started
-no later than the incident may be its root), and the same check failing on several services.
-Only the relation opens the door; time decides whether it is still open (the onset window),
-and an incident stops absorbing neighbours after `max_span_s`, which keeps an alert storm of
-unrelated faults from chaining into one incident.
+own. It relates to an incident through one of its members, never through the incident as a
+whole: the same resource, the same service, the same node, or a dependency path of a few hops,
+and only when the two onsets are close and in the order cause and effect imply (a caller's
+symptom starts after the callee's fault). Linking member to member, instead of to an
+incident's overall time span, keeps a long incident from absorbing every later fault nearby
+and keeps an alert storm of unrelated faults apart. The same check failing on several
+entities at once (an expired certificate) groups by content.
 
 When one new alert explains several live incidents (the database both depend on starts
 alerting), they merge into the oldest.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from pipeline.config import CorrelationConfig, IncidentConfig
 from pipeline.dedup import AlertState, Outcome
@@ -25,6 +28,37 @@ from pipeline.topology import Topology
 _FIRING = {Outcome.NEW, Outcome.REFIRE, Outcome.DUPLICATE, Outcome.UPDATE}
 
 
+class NamePrior(Protocol):
+    """Learns how symptom-like each alert name is (see models.symptoms.SymptomModel)."""
+
+    def learn_one(self, name: str, dependency_alerting: bool) -> None: ...
+
+    def predict_one(self, name: str) -> float: ...
+
+
+class _Link:
+    """The best relation found between a new alert and one incident."""
+
+    __slots__ = ("explains", "kind", "score", "strength", "via", "window")
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.strength = 0.0  # structural: how related (same resource ... a few hops)
+        self.score = 0.0  # strength discounted by the time between the two onsets
+        self.kind = ""  # the relation behind the best score, for explanations
+        self.via: Member | None = None  # the member it links to
+        self.explains = False  # the alert could be the root of the incident
+
+    def offer(self, strength: float, gap: float, kind: str, via: Member | None = None) -> None:
+        score = strength * (1.0 - 0.5 * min(gap / self.window, 1.0))
+        if score > self.score:
+            self.score = score
+            self.kind = kind
+            self.via = via
+        if strength > self.strength:
+            self.strength = strength
+
+
 class Correlator:
     def __init__(
         self,
@@ -33,8 +67,10 @@ class Correlator:
         topology: Topology,
         store: IncidentStore,
         out: Outputs,
+        symptoms: NamePrior | None = None,
     ) -> None:
         self.cfg = cfg
+        self.symptoms = symptoms
         self.icfg = icfg
         self.topology = topology
         self.store = store
@@ -52,12 +88,17 @@ class Correlator:
         t = alert.time
         assert t is not None
         inc = self.store.by_fp.get(fp)
+        if inc is not None and outcome in _FIRING:
+            member = inc.members[fp]
+            if not member.firing and t - member.status_time > self.cfg.window_s:
+                # Fires again long after it resolved: a new problem may have hit the same
+                # check, so it is placed afresh instead of reopening the old incident.
+                inc = None
         if inc is None:
             if outcome not in _FIRING:
                 self.store.orphans.setdefault(fp, []).append((alert.id, t))
                 return None
-            onset = state.onset if outcome in (Outcome.NEW, Outcome.REFIRE) else t
-            inc = self._place(alert, fp, state, onset, t)
+            inc = self._place(alert, fp, state, state.onset, t)
         else:
             member = inc.members[fp]
             inc.fold(alert.id, t)
@@ -108,6 +149,8 @@ class Correlator:
             flapping=state.flapping,
         )
         best, explained = self._choose(member)
+        if self.symptoms is not None:
+            self.symptoms.learn_one(member.name, self._dependency_alerting(member))
         inc = best if best is not None else self.store.create(alert.id, onset)
         inc.add_member(member, alert.id, t)
         self.store.index(inc, member)
@@ -139,6 +182,8 @@ class Correlator:
                 *topo.upstream(member.service, hops),
             ):
                 found.update(store.by_service.get(svc, ()))
+        if member.resource:
+            found.update(store.by_resource.get(member.resource, ()))
         if member.node:
             found.update(store.by_node.get(member.node, ()))
         found.update(store.by_name.get(member.name, ()))
@@ -148,26 +193,27 @@ class Correlator:
         """The most related live incident (if any is related enough), and every incident the
         member could be the root of, or that fails the same check (merge candidates)."""
         best: Incident | None = None
-        best_key = (0.0, 0.0)
+        best_key = (0.0, 0.0, 0)
         explained: list[Incident] = []
         candidates = self._candidates(member)
         burst = self._same_check_burst(member, candidates)
         for inc in candidates:
-            relation, explains = self._relation(member, inc)
+            link = self._link(member, inc)
             if inc in burst:
-                relation, explains = max(relation, self.cfg.same_name), True
-            if relation < self.cfg.min_relation:
+                link.offer(self.cfg.same_name, 0.0, "same check")
+                link.explains = True
+            if link.strength < self.cfg.min_relation:
                 continue
-            if explains:
+            if link.explains:
                 explained.append(inc)
-            key = (relation, inc.last_onset)
+            key = (link.score, inc.last_onset, inc.seq)
             if key > best_key:
                 best, best_key = inc, key
         return best, explained
 
     def _same_check_burst(self, m: Member, candidates: list[Incident]) -> set[Incident]:
         """Incidents made only of alert `m.name` that started within the content window, when
-        with `m` that check now fails on more than content_min_services services: the same
+        with `m` that check now fails on more than content_min_services entities: the same
         check failing on many hosts at once (an expired certificate, DNS, clock skew)."""
         c = self.cfg
         pure = [
@@ -175,53 +221,102 @@ class Correlator:
             for inc in candidates
             if len(inc.names) == 1
             and m.name in inc.names
-            and inc.start - c.early_slack_s <= m.onset <= inc.last_onset + c.content_window_s
+            and abs(m.onset - inc.last_onset) <= c.content_window_s
         ]
         if not pure:
             return set()
-        services = {m.service}.union(*(inc.names[m.name] for inc in pure))
-        services.discard(None)
-        return set(pure) if len(services) > c.content_min_services else set()
+        entities = {m.service or m.resource or m.node}.union(*(inc.names[m.name] for inc in pure))
+        entities.discard(None)
+        return set(pure) if len(entities) > c.content_min_services else set()
 
-    def _relation(self, m: Member, inc: Incident) -> tuple[float, bool]:
-        """How strongly member `m` belongs to `inc` (0..1), and whether it would explain it."""
+    def _link(self, m: Member, inc: Incident) -> _Link:
+        """How `m` relates to the members of `inc`. Every relation is to one member whose
+        onset is close in time, in the order cause and symptom imply: a caller (symptom)
+        starts after the callee it depends on, a possible root before what it explains."""
         c = self.cfg
+        link = _Link(c.window_s)
         t = m.onset
-        if t < inc.start - c.early_slack_s or t > inc.start + c.max_age_s:
-            return 0.0, False
-        relation = 0.0
-        in_window = t <= inc.last_onset + c.window_s
-        # The same resource or service: in the window, or while the incident still fires and
-        # has grown recently (a chronic alert must not pull in everything on its service).
-        if in_window or (inc.firing > 0 and t <= inc.last_onset + c.max_span_s):
-            if m.resource and m.resource in inc.resources:
-                relation = c.same_resource
-            elif m.service and m.service in inc.services:
-                relation = c.same_service
-        if not in_window or t > inc.start + c.max_span_s:
-            return relation, False
-        explains = False
-        if m.node and inc.nodes.get(m.node):
-            relation = max(relation, c.shared_node)
-            explains = m.resource == m.node  # the node itself alerts
-        if m.service and m.service not in inc.services:
-            topo = self.topology
-            down = topo.downstream(m.service, c.max_hops)  # m calls these: m is a symptom
-            hops = min((down[s] for s in inc.services if s in down), default=0)
-            if hops:
-                relation = max(relation, c.hop_weight(hops))
-            up = topo.upstream(m.service, c.max_hops)  # these call m: m may be the root
-            hops = min((up[s] for s in inc.services if s in up), default=0)
-            if hops:
-                early = t <= inc.start + c.root_slack_s
-                weight = c.hop_weight(hops) * (1.0 if early else c.late_root_factor)
-                relation = max(relation, weight)
-                explains = explains or early
-        if t <= inc.last_onset + c.content_window_s:
-            services = inc.names.get(m.name)
-            if services and len(services - {m.service}) >= c.content_min_services:
-                relation = max(relation, c.same_name)
-        return relation, explains
+        if t > inc.start + c.max_age_s or t < inc.start - c.window_s:
+            return link
+        if m.resource:
+            # The same resource links while it still fires (a precursor, then the outage),
+            # but an old member links weakly: a fresh relation elsewhere explains better.
+            for y in inc.resource_members.get(m.resource, ()):
+                gap = abs(t - y.onset)
+                if gap <= c.window_s or (y.firing and gap <= c.precursor_window_s):
+                    link.offer(c.same_resource, gap, "same resource", y)
+        if m.service:
+            # Replicas of one service fail together; a member that already recovered links
+            # only when it started within service_gap_s.
+            for y in inc.service_members.get(m.service, ()):
+                gap = abs(t - y.onset)
+                if gap <= c.window_s and (y.firing or gap <= c.service_gap_s):
+                    link.offer(c.same_service, gap, "same service", y)
+        if m.node:
+            # Two resources on one node link weakly (nodes host many things); the node's own
+            # alert links strongly to what runs on it.
+            node_alert = m.resource == m.node
+            for y in inc.node_members.get(m.node, ()):
+                gap = abs(t - y.onset)
+                if gap <= c.node_window_s:
+                    about_node = node_alert or y.resource == m.node
+                    link.offer(c.node_alert if about_node else c.shared_node, gap, "same node", y)
+                    if node_alert and t <= inc.start + c.root_slack_s:
+                        link.explains = True
+        if m.service and inc.service_members:
+            self._topology_links(m, inc, link)
+        return link
+
+    def _symptom_weight(self, name: str) -> float:
+        """Scale for a link that makes an alert of this name a symptom of another."""
+        if self.symptoms is None:
+            return 1.0
+        floor = self.cfg.symptom_floor
+        return floor + (1.0 - floor) * self.symptoms.predict_one(name)
+
+    def _cause_weight(self, cause: int) -> float:
+        """A warning or info rarely breaks what calls it (noise most often is one)."""
+        return 1.0 if cause >= SEVERITY_RANK["minor"] else self.cfg.weak_cause_factor
+
+    def _dependency_alerting(self, m: Member) -> bool:
+        """Does something m's service calls alert, starting shortly before m?"""
+        if not m.service:
+            return False
+        c = self.cfg
+        for svc in self.topology.downstream(m.service, 1):
+            for inc in self.store.by_service.get(svc, ()):
+                for y in inc.service_members.get(svc, ()):
+                    if -c.link_slack_s <= m.onset - y.onset <= c.window_s:
+                        return True
+        return False
+
+    def _topology_links(self, m: Member, inc: Incident, link: _Link) -> None:
+        c, topo = self.cfg, self.topology
+        assert m.service is not None
+        t = m.onset
+        members = inc.service_members
+        # m calls these services: m would be a symptom, starting after the member it links
+        # to. Symptom-like names and real failures (not warnings) as the cause weigh most.
+        as_symptom = self._symptom_weight(m.name)
+        for svc, hops in topo.downstream(m.service, c.max_hops).items():
+            for y in members.get(svc, ()):
+                lag = t - y.onset
+                if -c.link_slack_s <= lag <= c.window_s:
+                    cause = self._cause_weight(y.severity)
+                    weight = c.hop_weight(hops) * as_symptom * cause
+                    link.offer(weight, abs(lag), f"calls {svc}", y)
+        # These services call m: m may be their root, starting before them. It explains the
+        # incident (a merge candidate) only if it started no later than the incident did.
+        root_like = t <= inc.start + c.root_slack_s
+        for svc, hops in topo.upstream(m.service, c.max_hops).items():
+            for y in members.get(svc, ()):
+                lead = y.onset - t
+                if -c.link_slack_s <= lead <= c.window_s:
+                    cause = self._cause_weight(m.severity)
+                    weight = c.hop_weight(hops) * self._symptom_weight(y.name) * cause
+                    link.offer(weight, abs(lead), f"called by {svc}", y)
+                    if root_like and y.onset <= inc.start + c.root_slack_s:
+                        link.explains = True
 
     def _merge(self, incidents: list[Incident]) -> Incident:
         survivor = min(incidents, key=lambda i: i.seq)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from pipeline.changes import ChangeIndex
 from pipeline.config import Config
-from pipeline.correlator import Correlator
+from pipeline.correlator import Correlator, NamePrior
 from pipeline.dedup import Deduplicator, Outcome
 from pipeline.incidents import OPEN, Incident
 from pipeline.lifecycle import Lifecycle
@@ -62,6 +62,7 @@ class Pipeline:
         changes: ChangeIndex | None = None,
         enrichers: Sequence[Enricher] = (),
         observers: Sequence[Observer] = (),
+        symptoms: NamePrior | None = None,
     ) -> None:
         self.config = config
         self.topology = topology if topology is not None else Topology()
@@ -71,7 +72,7 @@ class Pipeline:
         self.silencer = Silencer(config.silences)
         self.inhibitor = Inhibitor(config.inhibit_rules)
         self.correlator = Correlator(
-            config.correlation, config.incidents, self.topology, self.store, self.out
+            config.correlation, config.incidents, self.topology, self.store, self.out, symptoms
         )
         self.lifecycle = Lifecycle(config.incidents, config.correlation, self.store, self.out)
         self.changes = (

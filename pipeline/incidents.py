@@ -63,9 +63,12 @@ class Incident:
     members: dict[str, Member] = field(default_factory=dict)
     alert_ids: list[str] = field(default_factory=list)
     services: dict[str, float] = field(default_factory=dict)  # service -> earliest onset
+    service_members: dict[str, list[Member]] = field(default_factory=dict)
+    node_members: dict[str, list[Member]] = field(default_factory=dict)
+    resource_members: dict[str, list[Member]] = field(default_factory=dict)
     resources: set[str] = field(default_factory=set)
     nodes: Counter[str] = field(default_factory=Counter)
-    names: dict[str, set[str]] = field(default_factory=dict)  # alert name -> services
+    names: dict[str, set[str]] = field(default_factory=dict)  # alert name -> entities
     severity: int = 0
     firing: int = 0
     last_onset: float = 0.0  # latest onset of a new member
@@ -97,11 +100,15 @@ class Incident:
             prev = self.services.get(member.service)
             if prev is None or member.onset < prev:
                 self.services[member.service] = member.onset
-            self.names.setdefault(member.name, set()).add(member.service)
+            self.service_members.setdefault(member.service, []).append(member)
+        entity = member.service or member.resource or member.node or ""
+        self.names.setdefault(member.name, set()).add(entity)
         if member.resource:
             self.resources.add(member.resource)
+            self.resource_members.setdefault(member.resource, []).append(member)
         if member.node:
             self.nodes[member.node] += 1
+            self.node_members.setdefault(member.node, []).append(member)
         self.severity = max(self.severity, member.severity)
         if member.firing:
             self.firing += 1

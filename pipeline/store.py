@@ -15,6 +15,7 @@ class IncidentStore:
         self.by_fp: dict[str, Incident] = {}
         self.by_service: dict[str, set[Incident]] = {}
         self.by_node: dict[str, set[Incident]] = {}
+        self.by_resource: dict[str, set[Incident]] = {}
         self.by_name: dict[str, set[Incident]] = {}
         # Events of alerts that have no incident yet (e.g. a resolve delivered before its
         # firing): fingerprint -> [(alert id, event time)], attached when the alert is placed.
@@ -34,6 +35,8 @@ class IncidentStore:
             self.by_service.setdefault(member.service, set()).add(inc)
         if member.node:
             self.by_node.setdefault(member.node, set()).add(inc)
+        if member.resource:
+            self.by_resource.setdefault(member.resource, set()).add(inc)
         self.by_name.setdefault(member.name, set()).add(inc)
 
     def unindex(self, inc: Incident) -> None:
@@ -43,6 +46,7 @@ class IncidentStore:
             for key, table in (
                 (member.service, self.by_service),
                 (member.node, self.by_node),
+                (member.resource, self.by_resource),
                 (member.name, self.by_name),
             ):
                 if key is None:
