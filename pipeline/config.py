@@ -57,6 +57,9 @@ class CorrelationConfig(_Section):
     content_min_services: int = Field(ge=1)
     content_window_s: float = Field(ge=0)
     min_relation: float = Field(gt=0, le=1)
+    origin_hops: int = Field(ge=0, le=10)
+    origin_hop_penalty: float = Field(ge=0, le=1)
+    unexplained_factor: float = Field(ge=0, le=1)
     root_slack_s: float = Field(ge=0)
     merge: bool
     merge_min_severity: str

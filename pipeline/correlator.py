@@ -204,6 +204,7 @@ class Correlator:
                 link.explains = True
             if link.strength < self.cfg.min_relation:
                 continue
+            link.score *= self._origin_factor(member, inc)
             if link.explains:
                 explained.append(inc)
             key = (link.score, inc.last_onset, inc.seq)
@@ -247,10 +248,11 @@ class Correlator:
                     link.offer(c.same_resource, gap, "same resource", y)
         if m.service:
             # Replicas of one service fail together; a member that already recovered links
-            # only when it started within service_gap_s.
+            # only when it started within service_gap_s. A firing one links like a
+            # precursor on the same resource.
             for y in inc.service_members.get(m.service, ()):
                 gap = abs(t - y.onset)
-                if gap <= c.window_s and (y.firing or gap <= c.service_gap_s):
+                if (y.firing and gap <= c.precursor_window_s) or gap <= c.service_gap_s:
                     link.offer(c.same_service, gap, "same service", y)
         if m.node:
             # Two resources on one node link weakly (nodes host many things); the node's own
@@ -273,6 +275,21 @@ class Correlator:
             return 1.0
         floor = self.cfg.symptom_floor
         return floor + (1.0 - floor) * self.symptoms.predict_one(name)
+
+    def _origin_factor(self, m: Member, inc: Incident) -> float:
+        """How well the incident's origin explains `m`: 1 at the origin itself, less for each
+        dependency hop up from it, least when the origin cannot reach m at all. Between two
+        incidents that both touch m's neighbourhood, the one whose origin lies below m wins."""
+        c = self.cfg
+        origins = inc.origins(c.root_slack_s)
+        if m.service in origins or m.node in origins:
+            return 1.0
+        if m.service:
+            below = self.topology.downstream(m.service, c.origin_hops)
+            hops = min((below[o] for o in origins if o in below), default=0)
+            if hops:
+                return 1.0 - c.origin_hop_penalty * (hops - 1)
+        return c.unexplained_factor
 
     def _cause_weight(self, cause: int) -> float:
         """A warning or info rarely breaks what calls it (noise most often is one)."""

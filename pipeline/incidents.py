@@ -87,6 +87,7 @@ class Incident:
     version: int = 0  # counts significant changes; deterministic for the same input
     dirty: bool = False  # changed since last emitted
     stale_rca: bool = True  # membership or severity changed since root cause was ranked
+    _origins: tuple[float, frozenset[str]] | None = None  # cache: (slack, origin entities)
 
     # ---- membership -----------------------------------------------------------------------
     def add_member(self, member: Member, alert_id: str, t: float) -> None:
@@ -117,7 +118,26 @@ class Incident:
         self.start = min(self.start, member.onset)
         self.last_onset = max(self.last_onset, member.onset)
         self.stale_rca = True
+        self._origins = None
         self.changed()
+
+    def origins(self, slack: float) -> frozenset[str]:
+        """Services and nodes of the members that started first (within `slack` of the
+        incident's start): where the incident most likely began."""
+        cached = self._origins
+        if cached is not None and cached[0] == slack:
+            return cached[1]
+        limit = self.start + slack
+        found: set[str] = set()
+        for m in self.members.values():
+            if m.onset <= limit:
+                if m.service:
+                    found.add(m.service)
+                if m.node:
+                    found.add(m.node)
+        origins = frozenset(found)
+        self._origins = (slack, origins)
+        return origins
 
     def changed(self) -> None:
         """A significant change (member, status, severity): a new version to emit."""
