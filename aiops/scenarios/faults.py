@@ -16,7 +16,7 @@ from aiops.scenarios.cascade import Origin, spread
 from aiops.scenarios.lifecycle import Expander
 from aiops.scenarios.profiles import Params
 from aiops.scenarios.schedule import MINUTE, Fault
-from aiops.scenarios.series import SeriesMaker
+from aiops.scenarios.series import Series, SeriesMaker
 from aiops.scenarios.topology import Topology
 
 SECOND = 1000
@@ -43,12 +43,24 @@ class FaultBuilder:
         self.maker = maker
         self.expander = expander
         self.t0 = t0
+        self.alerts = 0  # series emitted for the fault being built
+        self.root_starts: list[int] = []
+
+    def _emit(self, s: Series, root: bool = False) -> None:
+        if self.expander.expand(s):
+            self.alerts += 1
+            if root:
+                self.root_starts.append(s.start)
 
     def _jitter(self) -> int:
         return self.rng.randint(0, int(self.params.resolve_jitter * SECOND))
 
     def build(self, fault: Fault) -> None:
-        """Decide the fault's cascade, outage and precursors, and emit all its alerts."""
+        """Decide the fault's cascade, outage and precursors, and emit all its alerts.
+
+        Leaves `fault.alerts` at the number of series emitted (0: the fault left no trace).
+        """
+        self.alerts, self.root_starts = 0, []
         node = fault.kind == "node"
         origins = self._node_roots(fault) if node else self._service_roots(fault)
         if fault.severity == "critical" and self.rng.random() < self.params.precursor_share:
@@ -62,6 +74,9 @@ class FaultBuilder:
         )
         for hit in hits:
             self._symptoms(fault, hit.service, hit.time, hit.depth, hit.via)
+        if self.root_starts:  # the onset is the first root alert (later only if it was taken)
+            fault.start = min(self.root_starts)
+        fault.alerts = self.alerts
 
     def _root_series(
         self, fault: Fault, names: tuple[str, ...], resource: str, start: int, severity: str
@@ -71,7 +86,7 @@ class FaultBuilder:
         for name in names:
             s = self.maker.on_resource(fault, name, resource, severity, start, end)
             if s is not None:
-                self.expander.expand(s)
+                self._emit(s, root=True)
                 return name
         return None
 
@@ -107,7 +122,7 @@ class FaultBuilder:
                     fault, candidate, node, severity, fault.start, fault.end + self._jitter()
                 )
                 if s is not None:
-                    self.expander.expand(s)
+                    self._emit(s, root=True)
                     name, alerted = candidate, True
                     break
         effects = catalog.NODE_EFFECTS[name]
@@ -164,7 +179,7 @@ class FaultBuilder:
                 s.refire = int(rng.uniform(*p.refire_interval) * SECOND)
                 s.escalate_at = fault.start - int(lead * rng.uniform(0.1, 0.4))
                 s.escalate_to = "major" if rng.random() < 0.3 else "minor"
-                self.expander.expand(s)
+                self._emit(s)
         fault.predictable = True
         fault.precursor_start = begin
 
@@ -192,7 +207,7 @@ class FaultBuilder:
                     fault, name, res, severity, start, recover + self._jitter(), dep=via
                 )
                 if s is not None:
-                    self.expander.expand(s)
+                    self._emit(s)
         if svc.tier in ("edge", "web", "api") and rng.random() < 0.4:
             start = when + rng.randint(60 * SECOND, 300 * SECOND)
             severity = self._symptom_severity(fault, svc.tier, depth)
@@ -201,4 +216,4 @@ class FaultBuilder:
                 fault, name, service, severity, start, recover + self._jitter()
             )
             if s is not None:
-                self.expander.expand(s)
+                self._emit(s)

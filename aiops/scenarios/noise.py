@@ -9,6 +9,7 @@ one; each episode is one series (it may re-fire, flap, or never resolve).
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from dataclasses import dataclass
@@ -112,11 +113,11 @@ def make_noise(
 ) -> list[NoiseSource]:
     """Emit the noise; return the sources that raised something, numbered N0001, …"""
     sources = _sources(topo, params, rng)
-    weights = [s.weight for s in sources]
+    cum_weights = list(itertools.accumulate(s.weight for s in sources))
     used: list[NoiseSource] = []
     for start in _episode_times(params, rng, t0, t1, storm):
         for _ in range(3):  # if the drawn alert is already firing, draw another source
-            src = rng.choices(sources, weights=weights)[0]
+            src = rng.choices(sources, cum_weights=cum_weights)[0]
             s = _episode(src, rng, maker, start)
             if s is not None:
                 break
@@ -126,7 +127,11 @@ def make_noise(
             s.escalate_at = None  # noise never pages as critical
         if src.flappy:
             s.flaps = max(s.flaps, rng.randint(2, 6))
-        if src.name in catalog.STICKY_NOISE or rng.random() < 0.08:
+        if src.name in catalog.STICKY_NOISE:
+            s.resolves = False
+            if s.refire:  # reminders, not pages: renotified every half hour or so
+                s.refire = max(s.refire, rng.randint(30, 60) * MINUTE)
+        elif rng.random() < 0.08:
             s.resolves = False
         if expander.expand(s) and not src.used:
             src.used = True

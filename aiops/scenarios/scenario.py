@@ -59,6 +59,9 @@ def generate(
     show = progress and len(faults) >= _PROGRESS_FAULTS
     for fault in tqdm(faults, desc="faults", unit="fault", disable=not show, leave=False):
         builder.build(fault)
+    faults = [f for f in faults if f.alerts]  # all its alerts were already firing elsewhere
+    for i, fault in enumerate(faults, start=1):
+        fault.id = f"F{i:04d}"
     noise = make_noise(topo, params, rng("noise"), maker, expander, t0, t1, storm)
     changes = make_changes(topo, params, rng("changes"), faults, t0, t1)
     events = deliver(expander.events, params, rng("delivery"))

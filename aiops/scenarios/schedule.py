@@ -37,6 +37,7 @@ class Fault:
     predictable: bool = False
     precursor_start: int | None = None
     services: list[str] = field(default_factory=list)
+    alerts: int = 0  # series it raised; a fault that raised none is left out
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ which would make the ground truth ambiguous.
 
 from __future__ import annotations
 
+import bisect
 import random
 import zlib
 from dataclasses import dataclass
@@ -66,15 +67,20 @@ class SeriesMaker:
         self.silent = set(params.no_resolve_sources)
         self.busy: dict[tuple[str, str], list[tuple[int, int]]] = {}
 
-    def free(self, entity: str, name: str, start: int, end: int) -> bool:
-        margin = 60_000
-        spans = self.busy.get((entity, name), ())
-        return all(end + margin < s or start > e + margin for s, e in spans)
-
     def _claim(self, entity: str, name: str, start: int, end: int) -> bool:
-        if not self.free(entity, name, start, end):
+        """Reserve the alert for [start, end] unless it fires within a minute of that already.
+
+        Claimed spans never overlap, so sorted by start they are sorted by end too, and only
+        the two neighbours of the new span need a look.
+        """
+        margin = 60_000
+        spans = self.busy.setdefault((entity, name), [])
+        i = bisect.bisect_left(spans, (start, end))
+        if i > 0 and spans[i - 1][1] + margin >= start:
             return False
-        self.busy.setdefault((entity, name), []).append((start, end))
+        if i < len(spans) and spans[i][0] <= end + margin:
+            return False
+        spans.insert(i, (start, end))
         return True
 
     def _source(self, home: str, kind: str, name: str) -> str:
