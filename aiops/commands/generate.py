@@ -18,6 +18,7 @@ from typing import Any
 
 from aiops.errors import UsageError
 from aiops.scenarios import PROFILES, Params, generate_for_target, profile_params, validate
+from aiops.scenarios.profiles import PROFILE_NOTES
 from aiops.scenarios.writer import write_scenario
 
 _HINTS = typing.get_type_hints(Params)
@@ -28,30 +29,38 @@ def _csv(text: str) -> tuple[str, ...]:
 
 
 def _add_knob(parser: argparse.ArgumentParser, f: dataclasses.Field[Any]) -> None:
+    """One option for one `Params` field, typed after the field's annotation."""
     flag = "--" + f.name.replace("_", "-")
     hint = _HINTS[f.name]
     help_text = f.metadata.get("help", "")
+    metavar = f.metadata.get("metavar")
+    if metavar is None:
+        share = f.name.endswith("_share") or f.name.startswith("propagation")
+        metavar = "P" if share else "N" if hint is int else "X"
     if hint is bool:
         parser.add_argument(flag, action="store_true", default=None, help=help_text)
-        return
-    if typing.get_origin(hint) is tuple:
-        args = typing.get_args(hint)
-        if args[-1] is Ellipsis:
-            parser.add_argument(flag, type=_csv, metavar="LIST", help=help_text)
-        else:
-            metavar = ("MIN", "MAX") if len(args) == 2 else None
-            parser.add_argument(
-                flag, type=args[0], nargs=len(args), metavar=metavar, help=help_text
-            )
-        return
-    parser.add_argument(flag, type=hint, metavar=f.name.split("_")[-1].upper(), help=help_text)
+    elif typing.get_origin(hint) is not tuple:
+        parser.add_argument(flag, type=hint, metavar=metavar, help=help_text)
+    elif (args := typing.get_args(hint))[-1] is Ellipsis:
+        parser.add_argument(flag, type=_csv, metavar=metavar, help=help_text)
+    else:
+        if len(args) == 2:
+            metavar = ("MIN", "MAX")
+        parser.add_argument(flag, type=args[0], nargs=len(args), metavar=metavar, help=help_text)
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
+    profiles = "\n".join(f"  {name:8} {note}" for name, note in PROFILE_NOTES.items())
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "generate",
         help="write a synthetic scenario (alerts, changes, topology) with ground truth",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=(
+            "Write a synthetic scenario into DIR: alerts.jsonl (in delivery order),\n"
+            "changes.jsonl, topology.yaml and truth.json (which fault or noise source\n"
+            "each alert comes from). Same seed and options, same bytes."
+        ),
+        epilog=f"profiles:\n{profiles}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
     parser.add_argument(

@@ -32,9 +32,15 @@ class Hit:
 
 
 def spread(
-    topo: Topology, params: Params, rng: random.Random, origins: list[Origin], severe: bool
+    topo: Topology,
+    params: Params,
+    rng: random.Random,
+    origins: list[Origin],
+    severe: bool,
+    until: int,
 ) -> list[Hit]:
-    """Services reached by the fault (origins excluded), in the order they are hit."""
+    """Services reached by the fault before it ends at `until` (origins excluded), in the
+    order they are hit."""
     best: dict[str, Hit] = {}
     for o in origins:
         best[o.service] = Hit(o.service, o.time, 0, "")
@@ -60,6 +66,8 @@ def spread(
             if caller in done or caller in strength or rng.random() >= p:
                 continue
             when = t + rng.randint(lo, hi)
+            if when >= until:
+                continue  # the root recovered before the trouble got this far
             old = best.get(caller)
             if old is None or when < old.time:
                 best[caller] = Hit(caller, when, hit.depth + 1, name)

@@ -65,7 +65,9 @@ class FaultBuilder:
         origins = self._node_roots(fault) if node else self._service_roots(fault)
         if fault.severity == "critical" and self.rng.random() < self.params.precursor_share:
             self._precursors(fault)
-        hits = spread(self.topo, self.params, self.rng, origins, fault.severity == "critical")
+        hits = spread(
+            self.topo, self.params, self.rng, origins, fault.severity == "critical", fault.end
+        )
         fault.services = [o.service for o in origins] + [h.service for h in hits]
         # Customers see it when a frontend is reached, or a frontend itself is fully down.
         front = [h.service for h in hits] + [o.service for o in origins if o.strength >= 1.0]

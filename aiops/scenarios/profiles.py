@@ -15,8 +15,8 @@ from typing import Any
 from pipeline.times import TimeError, parse_time
 
 
-def _knob(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+def _knob(default: Any, help: str, metavar: str | tuple[str, ...] | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "metavar": metavar})
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,24 +25,26 @@ class Params:
 
     # Size and time window.
     services: int = _knob(30, "number of services in the topology (8 or more)")
-    hours: float = _knob(6.0, "length of the scenario in hours")
-    start: str = _knob("2026-01-05T08:00:00Z", "scenario start, ISO 8601 with a zone")
-    env: str = _knob("prod", "value of the env label")
+    hours: float = _knob(6.0, "length of the scenario in hours", "H")
+    start: str = _knob("2026-01-05T08:00:00Z", "scenario start, ISO 8601 with a zone", "ISO")
+    env: str = _knob("prod", "value of the env label", "NAME")
     nodes: int = _knob(0, "nodes in the shared pool (0: about one per five replicas)")
     replicas: tuple[int, int] = _knob((1, 5), "replicas per service, MIN MAX")
-    dedicated_data_nodes: float = _knob(0.5, "share of data stores on nodes of their own")
+    data_node_share: float = _knob(0.5, "share of data stores on nodes of their own")
     # Faults.
     faults: int = _knob(15, "number of faults")
     fault_minutes: tuple[float, float] = _knob((5.0, 60.0), "fault duration, MIN MAX minutes")
     kind_mix: tuple[float, float, float] = _knob(
-        (0.45, 0.35, 0.2), "weights of service, resource and node faults"
+        (0.45, 0.35, 0.2),
+        "weights of service, resource and node faults",
+        ("SERVICE", "RESOURCE", "NODE"),
     )
     critical_share: float = _knob(0.5, "share of faults of critical (not major) severity")
     related_share: float = _knob(
         0.15, "share of faults whose root shares callers with a fault already running"
     )
     storm_share: float = _knob(0.0, "share of faults starting inside one storm window")
-    storm_minutes: float = _knob(10.0, "length of the storm window in minutes")
+    storm_minutes: float = _knob(10.0, "length of the storm window in minutes", "MIN")
     node_alert_share: float = _knob(0.85, "share of node faults that alert on the node itself")
     # Cascades.
     hop_delay: tuple[float, float] = _knob((15.0, 180.0), "delay per cascade hop, MIN MAX s")
@@ -56,10 +58,10 @@ class Params:
     refire_share: float = _knob(0.85, "share of alerts re-sent while firing")
     flap_share: float = _knob(0.08, "share of alerts that flap (resolve and fire again)")
     escalate_share: float = _knob(0.1, "share of alerts whose severity rises while firing")
-    resolve_jitter: float = _knob(90.0, "maximum delay of a resolve after the fault ends, s")
+    resolve_jitter: float = _knob(90.0, "maximum delay of a resolve after the fault ends, s", "S")
     no_resolves: bool = _knob(False, "no source sends resolves")
     no_resolve_sources: tuple[str, ...] = _knob(
-        (), "comma-separated sources that never send resolves (e.g. nagios)"
+        (), "comma-separated sources that never send resolves (e.g. nagios)", "LIST"
     )
     # Precursors and changes.
     precursor_share: float = _knob(0.5, "share of critical faults preceded by warnings")
@@ -70,14 +72,14 @@ class Params:
     change_lead: tuple[float, float] = _knob(
         (1.0, 20.0), "lead of a causing change before onset, MIN MAX minutes"
     )
-    changes_per_hour: float = _knob(3.0, "rate of changes unrelated to faults")
+    changes_per_hour: float = _knob(3.0, "rate of changes unrelated to faults", "RATE")
     decoy_share: float = _knob(0.3, "share of faults with an unrelated change close by")
     # Noise.
-    noise_per_hour: float = _knob(80.0, "background noise episodes per hour")
+    noise_per_hour: float = _knob(80.0, "background noise episodes per hour", "RATE")
     noise_sources: int = _knob(0, "distinct noise sources (0: about 0.8 per service)")
     noise_burst: int = _knob(0, "extra noise episodes around the storm window")
     # Delivery.
-    max_delay: float = _knob(45.0, "maximum delivery delay of an event, s")
+    max_delay: float = _knob(45.0, "maximum delivery delay of an event, s", "S")
     delay_tail_share: float = _knob(0.05, "share of events delivered late (5 s to the maximum)")
     # Scaling.
     target_alerts: int = _knob(0, "scale hours and faults to about this many alerts (0: off)")
@@ -90,6 +92,14 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
+PROFILE_NOTES: dict[str, str] = {
+    "default": "about 30 services, 6 hours, 15 faults, moderate noise: a few thousand alerts",
+    "small": "10 services, 1.5 hours, 4 faults: a few hundred alerts, for unit tests",
+    "dense": "14 services, 3 hours, 28 faults overlapping, many sharing callers",
+    "wide": "120 services, 6 hours, 18 faults under heavy noise; nagios sends no resolves",
+    "storm": "40 services, 16 faults, 80% of them within 8 minutes, plus a burst of noise",
+    "large": "200 services, 48 hours, 180 faults: over 100k alerts, for benchmarks",
+}
 PROFILES: dict[str, dict[str, Any]] = {
     "default": {},
     "small": {
@@ -168,7 +178,7 @@ def validate(params: Params) -> None:
         if getattr(params, name) < 0:
             raise ValueError(f"--{name.replace('_', '-')} must not be negative")
     shares = (
-        "dedicated_data_nodes critical_share related_share storm_share node_alert_share "
+        "data_node_share critical_share related_share storm_share node_alert_share "
         "propagation propagation_decay refire_share flap_share escalate_share "
         "precursor_share change_fault_share decoy_share delay_tail_share"
     )

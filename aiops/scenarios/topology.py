@@ -295,7 +295,7 @@ def _place(topo: Topology, params: Params, rng: random.Random) -> None:
     dedicated: list[tuple[str, str]] = []
     shared: list[tuple[str, str]] = []
     for svc in topo.services.values():
-        own = svc.kind in STORE_KINDS and rng.random() < params.dedicated_data_nodes
+        own = svc.kind in STORE_KINDS and rng.random() < params.data_node_share
         for i in range(1, rng.randint(*_replica_range(params, svc.kind)) + 1):
             res = f"{svc.name}-{i}"
             svc.replicas.append(res)
