@@ -62,18 +62,19 @@ class FaultBuilder:
         """
         self.alerts, self.root_starts = 0, []
         node = fault.kind == "node"
-        origins = self._node_roots(fault) if node else self._service_roots(fault)
-        if fault.severity == "critical" and self.rng.random() < self.params.precursor_share:
+        critical = fault.severity == "critical"
+        origins = self._node_roots(fault) if node else [self._origin(fault)]
+        hits = spread(self.topo, self.params, self.rng, origins, critical, fault.end)
+        # An unmonitored root, told of only by its callers' symptoms (so it needs callers).
+        silent = not node and self.rng.random() < self.params.silent_root_share and bool(hits)
+        if not node and not silent:
+            self._service_roots(fault)
+        if critical and not silent and self.rng.random() < self.params.precursor_share:
             self._precursors(fault)
-        hits = spread(
-            self.topo, self.params, self.rng, origins, fault.severity == "critical", fault.end
-        )
         fault.services = [o.service for o in origins] + [h.service for h in hits]
         # Customers see it when a frontend is reached, or a frontend itself is fully down.
         front = [h.service for h in hits] + [o.service for o in origins if o.strength >= 1.0]
-        fault.outage = fault.severity == "critical" and any(
-            self.topo.services[s].tier in _FRONT for s in front
-        )
+        fault.outage = critical and any(self.topo.services[s].tier in _FRONT for s in front)
         for hit in hits:
             self._symptoms(fault, hit.service, hit.time, hit.depth, hit.via)
         if self.root_starts:  # the onset is the first root alert (later only if it was taken)
@@ -92,14 +93,19 @@ class FaultBuilder:
                 return name
         return None
 
-    def _service_roots(self, fault: Fault) -> list[Origin]:
+    def _origin(self, fault: Fault) -> Origin:
+        svc = self.topo.services[fault.root_service or ""]
+        # One replica of several down: the others still answer most calls.
+        partial = fault.root_resource is not None and len(svc.replicas) > 1
+        return Origin(svc.name, fault.start, 0.55 if partial else 1.0)
+
+    def _service_roots(self, fault: Fault) -> None:
         rng = self.rng
         svc = self.topo.services[fault.root_service or ""]
         names = list(catalog.ROOTS[svc.kind])
         rng.shuffle(names)
-        targets = [fault.root_resource] if fault.root_resource else list(svc.replicas)
         first = True
-        for res in targets:
+        for res in [fault.root_resource] if fault.root_resource else svc.replicas:
             start = fault.start if first else fault.start + rng.randint(0, 45 * SECOND)
             got = self._root_series(fault, tuple(names), res, start, fault.severity)
             first = first and got is None
@@ -107,9 +113,6 @@ class FaultBuilder:
                 other = tuple(n for n in names if n != got)
                 later = fault.start + rng.randint(30 * SECOND, 240 * SECOND)
                 self._root_series(fault, other, res, later, "major")
-        # One replica of several down: the others still answer most calls.
-        partial = fault.root_resource is not None and len(svc.replicas) > 1
-        return [Origin(svc.name, fault.start, 0.55 if partial else 1.0)]
 
     def _node_roots(self, fault: Fault) -> list[Origin]:
         rng, node = self.rng, fault.root

@@ -4,7 +4,8 @@ Re-sends follow the series' interval with ±10 % jitter (as Alertmanager's repea
 monitor's renotify), each a new event with the same name, resource and labels; the reading in
 the summary drifts now and then, and an escalating series switches severity at its
 `escalate_at`. A flapping series resolves and fires again a few times soon after it starts.
-Events after the scenario's end are not emitted: such alerts are still firing when it ends.
+Events outside the scenario are not emitted: a series that began before the start shows only
+its later re-sends and resolve, one that outlasts the end is still firing when it ends.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ class Event:
 class Expander:
     """Turns series into events, numbering them in creation order."""
 
-    def __init__(self, rng: random.Random, horizon: int) -> None:
+    def __init__(self, rng: random.Random, start: int, horizon: int) -> None:
         self.rng = rng
+        self.start = start  # events before it happened before the stream was cut
         self.horizon = horizon
         self.events: list[Event] = []
 
@@ -47,7 +49,8 @@ class Expander:
         stop = min(s.end, horizon)
 
         def emit(t: int, status: str) -> None:
-            out.append(Event(t, len(out), status, severity, summary, s))
+            if t >= self.start:
+                out.append(Event(t, len(out), status, severity, summary, s))
 
         t = s.start
         emit(t, "firing")

@@ -4,7 +4,11 @@ A noise source is one alert on one entity (a resource, a service or a node), suc
 filling slowly or a health check that flaps. Sources differ in how chatty they are (log-normal
 weights), so a few of them raise most of the noise, as in real alert streams. Episodes arrive
 as a Poisson process at `noise_per_hour`, plus a burst around the storm window if there is
-one; each episode is one series (it may re-fire, flap, or never resolve).
+one; each episode is one series (it may re-fire, flap, or never resolve). Episodes begin up
+to 90 minutes before the scenario, so some alerts are already firing when the stream starts:
+their first events are re-sends or resolves. A share of sources sit on hosts and services the
+topology does not list (a CI runner, a VPN gateway), as monitoring covers more than the
+service catalogue.
 """
 
 from __future__ import annotations
@@ -22,12 +26,23 @@ from aiops.scenarios.series import Series, SeriesMaker
 from aiops.scenarios.topology import Topology
 
 _SEVERITY = (("warning", 0.45), ("minor", 0.3), ("info", 0.17), ("major", 0.08))
+_UNLISTED = (
+    "ci-runner",
+    "vpn-gateway",
+    "corp-ldap",
+    "backup-agent",
+    "log-shipper",
+    "bastion",
+    "mail-relay",
+    "build-cache",
+)
+_LOOKBACK = 90 * MINUTE
 
 
 @dataclass(slots=True)
 class NoiseSource:
     id: str  # set once the source has raised an alert
-    where: str  # resource | service | node
+    where: str  # resource | service | node | unlisted
     entity: str
     service: str | None
     resource: str | None
@@ -44,9 +59,15 @@ def _sources(topo: Topology, params: Params, rng: random.Random) -> list[NoiseSo
     nodes = [n for n in topo.nodes if topo.hosted[n]] or list(topo.nodes)
     services = list(topo.services)
     out: list[NoiseSource] = []
+    listed = 1.0 - params.unlisted_share
+    weights = (0.65 * listed, 0.2 * listed, 0.15 * listed, params.unlisted_share)
     for _ in range(count):
-        where = rng.choices(("resource", "node", "service"), weights=(0.65, 0.2, 0.15))[0]
-        if where == "resource":
+        where = rng.choices(("resource", "node", "service", "unlisted"), weights=weights)[0]
+        if where == "unlisted":
+            service = rng.choice(_UNLISTED)
+            entity = resource = f"{service}-{rng.randint(1, 3)}"
+            name = rng.choice(catalog.NOISE["app"] + catalog.NOISE["node"])
+        elif where == "resource":
             entity = rng.choice(resources)
             service = topo.resources[entity].service
             name = rng.choice(catalog.NOISE[topo.services[service].kind])
@@ -78,7 +99,7 @@ def _episode_times(
     times: list[int] = []
     if params.noise_per_hour > 0:
         mean_gap = 3_600_000 / params.noise_per_hour
-        t = t0 + rng.expovariate(1.0 / mean_gap)
+        t = t0 - _LOOKBACK + rng.expovariate(1.0 / mean_gap)
         while t < t1:
             times.append(int(t))
             t += rng.expovariate(1.0 / mean_gap)
@@ -96,6 +117,10 @@ def _episode(src: NoiseSource, rng: random.Random, maker: SeriesMaker, start: in
     end = start + int(minutes * MINUTE)
     if src.where == "node":
         return maker.on_node(src, src.name, src.entity, src.severity, start, end)
+    if src.where == "unlisted":
+        return maker.on_unlisted(
+            src, src.name, src.service or "", src.entity, src.severity, start, end
+        )
     if src.where == "service":
         return maker.on_service(src, src.name, src.entity, src.severity, start, end)
     return maker.on_resource(src, src.name, src.entity, src.severity, start, end)

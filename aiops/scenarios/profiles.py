@@ -30,6 +30,9 @@ class Params:
     env: str = _knob("prod", "value of the env label", "NAME")
     nodes: int = _knob(0, "nodes in the shared pool (0: about one per five replicas)")
     replicas: tuple[int, int] = _knob((1, 5), "replicas per service, MIN MAX")
+    resource_names: str = _knob(
+        "ordinal", "replica names: ordinal (checkout-2) or k8s (checkout-7d9f8-x2k4q)", "STYLE"
+    )
     data_node_share: float = _knob(0.5, "share of data stores on nodes of their own")
     # Faults.
     faults: int = _knob(15, "number of faults")
@@ -45,6 +48,9 @@ class Params:
     )
     storm_share: float = _knob(0.0, "share of faults starting inside one storm window")
     storm_minutes: float = _knob(10.0, "length of the storm window in minutes", "MIN")
+    silent_root_share: float = _knob(
+        0.08, "share of service and resource faults whose root raises no alert at all"
+    )
     node_alert_share: float = _knob(0.85, "share of node faults that alert on the node itself")
     # Cascades.
     hop_delay: tuple[float, float] = _knob((15.0, 180.0), "delay per cascade hop, MIN MAX s")
@@ -77,6 +83,9 @@ class Params:
     # Noise.
     noise_per_hour: float = _knob(80.0, "background noise episodes per hour", "RATE")
     noise_sources: int = _knob(0, "distinct noise sources (0: about 0.8 per service)")
+    unlisted_share: float = _knob(
+        0.05, "share of noise sources on hosts and services missing from the topology"
+    )
     noise_burst: int = _knob(0, "extra noise episodes around the storm window")
     # Delivery.
     max_delay: float = _knob(45.0, "maximum delivery delay of an event, s", "S")
@@ -94,7 +103,7 @@ def _plain(value: Any) -> Any:
 
 PROFILE_NOTES: dict[str, str] = {
     "default": "about 30 services, 6 hours, 15 faults, moderate noise: a few thousand alerts",
-    "small": "10 services, 1.5 hours, 4 faults: a few hundred alerts, for unit tests",
+    "small": "10 services, 1.5 hours, 5 faults: a few hundred alerts, for unit tests",
     "dense": "14 services, 3 hours, 28 faults overlapping, many sharing callers",
     "wide": "120 services, 6 hours, 18 faults under heavy noise; nagios sends no resolves",
     "storm": "40 services, 16 faults, 80% of them within 8 minutes, plus a burst of noise",
@@ -105,9 +114,10 @@ PROFILES: dict[str, dict[str, Any]] = {
     "small": {
         "services": 10,
         "hours": 1.5,
-        "faults": 4,
-        "noise_per_hour": 24.0,
-        "fault_minutes": (5.0, 25.0),
+        "faults": 5,
+        "noise_per_hour": 60.0,
+        "noise_sources": 14,
+        "fault_minutes": (10.0, 30.0),
         "refire_interval": (120.0, 420.0),
         "changes_per_hour": 4.0,
         "precursor_lead": (5.0, 20.0),
@@ -177,12 +187,8 @@ def validate(params: Params) -> None:
     for name in ("noise_per_hour", "changes_per_hour", "resolve_jitter", "storm_minutes"):
         if getattr(params, name) < 0:
             raise ValueError(f"--{name.replace('_', '-')} must not be negative")
-    shares = (
-        "data_node_share critical_share related_share storm_share node_alert_share "
-        "propagation propagation_decay refire_share flap_share escalate_share "
-        "precursor_share change_fault_share decoy_share delay_tail_share"
-    )
-    for name in shares.split():
+    shares = [f.name for f in dataclasses.fields(params) if f.name.endswith("_share")]
+    for name in [*shares, "propagation", "propagation_decay"]:
         if not 0.0 <= getattr(params, name) <= 1.0:
             raise ValueError(f"--{name.replace('_', '-')} must be between 0 and 1")
     ranges = "replicas fault_minutes hop_delay refire_interval precursor_lead change_lead"
@@ -196,6 +202,8 @@ def validate(params: Params) -> None:
         raise ValueError("--fault-minutes MIN must be >= 1 and --refire-interval MIN >= 10")
     if len(params.kind_mix) != 3 or min(params.kind_mix) < 0 or sum(params.kind_mix) <= 0:
         raise ValueError("--kind-mix needs three non-negative weights, not all zero")
+    if params.resource_names not in ("ordinal", "k8s"):
+        raise ValueError("--resource-names must be ordinal or k8s")
     if not 1.0 <= params.max_delay <= 600.0:
         raise ValueError("--max-delay must be between 1 and 600 seconds")
 

@@ -54,7 +54,7 @@ def generate(
     topo = build_topology(params, rng("topology"))
     faults, storm = schedule_faults(topo, params, rng("schedule"), t0, t1)
     maker = SeriesMaker(topo, params, rng("series"))
-    expander = Expander(rng("lifecycle"), t1)
+    expander = Expander(rng("lifecycle"), t0, t1)
     builder = FaultBuilder(topo, params, rng("faults"), maker, expander, t0)
     show = progress and len(faults) >= _PROGRESS_FAULTS
     for fault in tqdm(faults, desc="faults", unit="fault", disable=not show, leave=False):

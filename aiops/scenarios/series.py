@@ -209,3 +209,15 @@ class SeriesMaker:
         return self._series(
             group, name, severity, start, end, None, node_name, source, labels, node_name, ""
         )
+
+    def on_unlisted(
+        self, group: Group, name: str, service: str, host: str, severity: str, start: int, end: int
+    ) -> Series | None:
+        """An alert about a host of a service the topology does not know."""
+        if not self._claim(host, name, start, end):
+            return None
+        source = ("nagios", "zabbix")[zlib.crc32(service.encode()) % 2]
+        labels = {"env": self.params.env, "team": "it-ops", "host": host}
+        return self._series(
+            group, name, severity, start, end, service, host, source, labels, host, ""
+        )

@@ -290,14 +290,33 @@ def _replica_range(params: Params, kind: str) -> tuple[int, int]:
     return lo, hi
 
 
+_K8S_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what Kubernetes uses for generated names
+
+
+def _replica_names(svc: Service, n: int, params: Params, rng: random.Random) -> list[str]:
+    """`checkout-1, checkout-2`; or in k8s style, pods of one ReplicaSet
+    (`checkout-7d9fb4c5d8-x2k4q`) and StatefulSet ordinals from 0 for data stores."""
+    if params.resource_names == "ordinal":
+        return [f"{svc.name}-{i}" for i in range(1, n + 1)]
+    if svc.kind in STORE_KINDS:
+        return [f"{svc.name}-{i}" for i in range(n)]
+    template = "".join(rng.choices(_K8S_ALPHABET, k=rng.choice((9, 10))))
+    names: list[str] = []
+    while len(names) < n:
+        name = f"{svc.name}-{template}-{''.join(rng.choices(_K8S_ALPHABET, k=5))}"
+        if name not in names:
+            names.append(name)
+    return names
+
+
 def _place(topo: Topology, params: Params, rng: random.Random) -> None:
     """Create replicas and put them on nodes: a shared pool, plus own nodes for some stores."""
     dedicated: list[tuple[str, str]] = []
     shared: list[tuple[str, str]] = []
     for svc in topo.services.values():
         own = svc.kind in STORE_KINDS and rng.random() < params.data_node_share
-        for i in range(1, rng.randint(*_replica_range(params, svc.kind)) + 1):
-            res = f"{svc.name}-{i}"
+        names = _replica_names(svc, rng.randint(*_replica_range(params, svc.kind)), params, rng)
+        for res in names:
             svc.replicas.append(res)
             (dedicated if own else shared).append((svc.name, res))
     pool = params.nodes or max(2, math.ceil(len(shared) / 5))
