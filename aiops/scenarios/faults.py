@@ -121,8 +121,9 @@ class FaultBuilder:
         name = names[0]
         alerted = False
         if rng.random() < self.params.node_alert_share:
-            severity = "critical" if name in ("NodeNotReady", "KubeletDown") else fault.severity
             for candidate in names:
+                down = candidate in ("NodeNotReady", "KubeletDown")
+                severity = "critical" if down else fault.severity
                 s = self.maker.on_node(
                     fault, candidate, node, severity, fault.start, fault.end + self._jitter()
                 )
@@ -137,8 +138,8 @@ class FaultBuilder:
                 start = fault.start  # the first symptom marks the onset
             else:
                 start = fault.start + rng.randint(5 * SECOND, 90 * SECOND)
-            severity = rng.choice(
-                ("major", "critical" if fault.severity == "critical" else "major")
+            severity = (
+                "critical" if fault.severity == "critical" and rng.random() < 0.5 else "major"
             )
             effect = rng.choice(effects)
             other = tuple(e for e in effects if e != effect)
@@ -207,18 +208,17 @@ class FaultBuilder:
         for res in replicas:
             for name in names:
                 start = when + rng.randint(0, 30 * SECOND)
+                end = max(recover + self._jitter(), start + MINUTE)
                 severity = self._symptom_severity(fault, svc.tier, depth)
-                s = self.maker.on_resource(
-                    fault, name, res, severity, start, recover + self._jitter(), dep=via
-                )
+                s = self.maker.on_resource(fault, name, res, severity, start, end, dep=via)
                 if s is not None:
                     self._emit(s)
-        if svc.tier in ("edge", "web", "api") and rng.random() < 0.4:
-            start = when + rng.randint(60 * SECOND, 300 * SECOND)
+        # Burn-rate alerts look back over a window, so they fire minutes late, or not at all.
+        start = when + rng.randint(60 * SECOND, 300 * SECOND)
+        if svc.tier in ("edge", "web", "api") and rng.random() < 0.4 and start < recover:
             severity = self._symptom_severity(fault, svc.tier, depth)
             name = catalog.SERVICE_SYMPTOMS[0]
-            s = self.maker.on_service(
-                fault, name, service, severity, start, recover + self._jitter()
-            )
+            end = recover + self._jitter()
+            s = self.maker.on_service(fault, name, service, severity, start, end)
             if s is not None:
                 self._emit(s)
