@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +117,18 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     for f in ("alerts.jsonl", "truth.json", "topology.yaml"):
         assert (tmp_path / "a" / f).read_bytes() != (tmp_path / "c" / f).read_bytes(), f
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(FILES)  # no temp files
+
+
+def test_bytes_do_not_depend_on_the_process(tmp_path: Path) -> None:
+    # Set and dict iteration must not leak into the output: run under two hash seeds.
+    for name, hashseed in (("x", "1"), ("y", "4242")):
+        env = {**os.environ, "PYTHONHASHSEED": hashseed}
+        cmd = [sys.executable, "-m", "aiops", "generate", "--out", str(tmp_path / name)]
+        subprocess.run(
+            [*cmd, "--profile", "small", "--seed", "8"], env=env, check=True, capture_output=True
+        )
+    for f in FILES:
+        assert (tmp_path / "x" / f).read_bytes() == (tmp_path / "y" / f).read_bytes(), f
 
 
 def test_every_record_validates(scenarios: list[Out]) -> None:
@@ -364,6 +380,16 @@ def test_every_profile_runs(tmp_path: Path, profile: str) -> None:
     assert lo <= len(out.alerts) <= hi
     if profile == "wide":
         assert 80 <= len(out.topology["services"]) <= 150
+
+
+@pytest.mark.slow
+def test_large_profile_makes_100k_alerts_in_seconds(tmp_path: Path) -> None:
+    began = time.perf_counter()
+    assert main(["generate", "--out", str(tmp_path), "--profile", "large", "--no-progress"]) == 0
+    elapsed = time.perf_counter() - began
+    truth = json.loads((tmp_path / "truth.json").read_text())
+    assert truth["scenario"]["alerts"] >= 100_000
+    assert elapsed < 30, elapsed
 
 
 def test_bad_usage_exits_2_with_one_line(
