@@ -139,7 +139,7 @@ def test_every_record_validates(scenarios: list[Out]) -> None:
             assert alert.status in ("firing", "resolved")
             assert a["severity"] in SEVERITIES
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z", a["time"])
-            assert a["labels"]["env"] == "prod" and a["summary"]
+            assert a["labels"]["env"] == "prod" and a["labels"]["team"] and a["summary"]
             sources.add(a["source"])
         assert len(sources) >= 3
         for c in out.changes:

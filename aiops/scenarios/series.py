@@ -143,6 +143,7 @@ class SeriesMaker:
             labels |= {
                 "cluster": node.cluster,
                 "namespace": svc.team,
+                "team": svc.team,
                 "job": svc.name,
                 "instance": resource,
             }

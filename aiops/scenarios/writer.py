@@ -100,7 +100,23 @@ def _change_lines(scn: Scenario) -> Iterator[bytes]:
 
 
 def truth(scn: Scenario, ids: list[str]) -> dict[str, Any]:
-    """The ground truth document (see the generate command's help for its shape)."""
+    """The ground truth document.
+
+    - `scenario`: profile, seed, every parameter used (after `--target-alerts` scaling), the
+      window (`start`, `end`) and counts of alerts, changes, services and faults.
+    - `alerts`: every alert id → the fault (`F0001`) or noise source (`N0001`) behind it;
+      precursor warnings belong to their fault.
+    - `faults`: `kind` service | resource | node; `root` the entity at fault (service,
+      replica or node name); `root_service` (null for a node) and `root_resource` (only for
+      a one-replica fault); `start` the onset, `end` when the root recovers (it may lie past
+      the scenario's end: the fault is still on when the stream stops); `outage` when a
+      critical fault reached a frontend; `cause_change` or null; `predictable` with
+      `precursor_start` when warnings came first; `services` the root service (for a node,
+      the services it hosts) then every service the cascade reached, in order.
+    - `noise`: the sources that raised something: `id`, `service` (null on a node),
+      `resource` (null for a service-level alert), `name`.
+    - `changes`: every change id → the fault it caused, or null.
+    """
     faults = []
     for f in scn.faults:
         faults.append(
