@@ -240,19 +240,19 @@ class Correlator:
         if t > inc.start + c.max_age_s or t < inc.start - c.window_s:
             return link
         if m.resource:
-            # The same resource links while it still fires (a precursor, then the outage),
-            # but an old member links weakly: a fresh relation elsewhere explains better.
+            # The same resource links within the window, or later as the outage its firing
+            # warnings announced; an old member links weakly, so a fresh relation elsewhere
+            # explains better.
             for y in inc.resource_members.get(m.resource, ()):
                 gap = abs(t - y.onset)
-                if gap <= c.window_s or (y.firing and gap <= c.precursor_window_s):
+                if gap <= c.window_s or self._escalates(m, y, gap):
                     link.offer(c.same_resource, gap, "same resource", y)
         if m.service:
-            # Replicas of one service fail together; a member that already recovered links
-            # only when it started within service_gap_s. A firing one links like a
-            # precursor on the same resource.
+            # Replicas of one service fail together: members link when they start within
+            # service_gap_s, or as a precursor does on the same resource.
             for y in inc.service_members.get(m.service, ()):
                 gap = abs(t - y.onset)
-                if (y.firing and gap <= c.precursor_window_s) or gap <= c.service_gap_s:
+                if gap <= c.service_gap_s or self._escalates(m, y, gap):
                     link.offer(c.same_service, gap, "same service", y)
         if m.node:
             # Two resources on one node link weakly (nodes host many things); the node's own
@@ -275,6 +275,11 @@ class Correlator:
             return 1.0
         floor = self.cfg.symptom_floor
         return floor + (1.0 - floor) * self.symptoms.predict_one(name)
+
+    def _escalates(self, m: Member, y: Member, gap: float) -> bool:
+        """m is the worse alert that y, still firing, announced (a precursor and its outage),
+        rather than a second unrelated alert on a noisy entity."""
+        return y.firing and m.severity > y.severity and gap <= self.cfg.precursor_window_s
 
     def _origin_factor(self, m: Member, inc: Incident) -> float:
         """How well the incident's origin explains `m`: 1 at the origin itself, less for each

@@ -1,8 +1,9 @@
 """Scores of an alert grouping against ground truth, and the naive groupings to beat.
 
 Every alert event counts. An alert in no incident (suppressed) is a group of its own; so is
-each truth noise source. Pairwise precision/recall are over pairs of alert events that share a
-group (scikit-learn's pair confusion matrix); the adjusted Rand index corrects for chance.
+every noise alert in the truth (it belongs to no problem). Pairwise precision/recall are over
+pairs of alert events that share a group (scikit-learn's pair confusion matrix); the adjusted
+Rand index corrects for chance.
 """
 
 from __future__ import annotations

@@ -55,12 +55,15 @@ def score(scenario: Path, out_dir: Path) -> dict[str, Any]:
     missing = [i for i in ids if i not in truth]
     if missing:
         raise InputError(f"truth.json has no group for {len(missing)} alerts, e.g. {missing[0]}")
-    truth_labels = [truth[i] for i in ids]
+    # Faults are the problems to group; a noise alert belongs to no problem, so it is a group
+    # of its own (suppressing it costs nothing, folding it into an incident is a false pair).
+    fault_groups = {f["id"] for f in truth_doc["faults"]}
+    truth_labels = [truth[i] if truth[i] in fault_groups else f"noise:{i}" for i in ids]
     predicted = [incident_of.get(i, f"none:{i}") for i in ids]
     ours = grouping_scores(truth_labels, predicted)
     ours["groups"] = len(incidents)
     ours["noise_reduction"] = round(1 - len(incidents) / len(ids), 4) if ids else 0.0
-    fault_ids = [i for i in ids if truth[i].startswith("F")]
+    fault_ids = [i for i in ids if truth[i] in fault_groups]
     faults_only = grouping_scores(
         [truth[i] for i in fault_ids], [incident_of.get(i, f"none:{i}") for i in fault_ids]
     )
@@ -72,7 +75,7 @@ def score(scenario: Path, out_dir: Path) -> dict[str, Any]:
         "suppressed_alerts": sum(1 for i in ids if i not in incident_of),
         "grouping": ours,
         "grouping_fault_alerts_only": faults_only,
-        "baselines": baselines(events, truth),
+        "baselines": baselines(events, dict(zip(ids, truth_labels, strict=True))),
         "root_cause": rca_scores(truth_doc["faults"], truth, incident_of, incidents, topology),
         "truth_groups": dict(Counter(g[0] for g in truth.values())),
     }
