@@ -46,10 +46,10 @@ class ReplaySink:
             self.pending.pop(inc.id, None)
             self._write(inc)
         for s in drained.suppressed:
-            self.files.write_json(
-                "suppressed.jsonl",
-                {"alert_id": s.alert_id, "reason": s.reason, "time": format_time(s.time)},
-            )
+            row = {"alert_id": s.alert_id, "reason": s.reason, "time": format_time(s.time)}
+            if s.candidate:
+                row["candidate"] = s.candidate
+            self.files.write_json("suppressed.jsonl", row)
             self.counts["suppressed"] += 1
         for p in drained.predictions:
             self.files.write_json("predictions.jsonl", p)

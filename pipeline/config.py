@@ -36,6 +36,8 @@ class DedupConfig(_Section):
     flap_threshold: int = Field(ge=2)
     alert_timeout_s: float = Field(gt=0)
     resolved_ttl_s: float = Field(ge=0)
+    chronic_window_s: float = Field(gt=0)
+    chronic_episodes: int = Field(ge=2)
 
 
 class CorrelationConfig(_Section):
@@ -53,6 +55,7 @@ class CorrelationConfig(_Section):
     hop_weights: list[float]
     symptom_floor: float = Field(ge=0, le=1)
     weak_cause_factor: float = Field(ge=0, le=1)
+    chronic_factor: float = Field(ge=0, le=1)
     same_name: float = Field(ge=0, le=1)
     content_min_services: int = Field(ge=1)
     content_window_s: float = Field(ge=0)

@@ -39,10 +39,11 @@ class NamePrior(Protocol):
 class _Link:
     """The best relation found between a new alert and one incident."""
 
-    __slots__ = ("explains", "kind", "score", "strength", "via", "window")
+    __slots__ = ("chronic_factor", "explains", "kind", "score", "strength", "via", "window")
 
-    def __init__(self, window: float) -> None:
+    def __init__(self, window: float, chronic_factor: float = 1.0) -> None:
         self.window = window
+        self.chronic_factor = chronic_factor
         self.strength = 0.0  # structural: how related (same resource ... a few hops)
         self.score = 0.0  # strength discounted by the time between the two onsets
         self.kind = ""  # the relation behind the best score, for explanations
@@ -50,6 +51,8 @@ class _Link:
         self.explains = False  # the alert could be the root of the incident
 
     def offer(self, strength: float, gap: float, kind: str, via: Member | None = None) -> None:
+        if via is not None and via.chronic:
+            strength *= self.chronic_factor  # a repeat offender explains little
         score = strength * (1.0 - 0.5 * min(gap / self.window, 1.0))
         if score > self.score:
             self.score = score
@@ -103,6 +106,7 @@ class Correlator:
             member = inc.members[fp]
             inc.fold(alert.id, t)
             member.flapping = state.flapping
+            member.chronic = state.chronic
             if outcome in _FIRING:
                 rank = SEVERITY_RANK[alert.severity]
                 member.severity = max(member.severity, rank)
@@ -147,10 +151,12 @@ class Correlator:
             firing=state.firing,  # False when its resolve was delivered first
             status_time=t if state.firing else state.status_time,
             flapping=state.flapping,
+            chronic=state.chronic,
         )
+        member.symptom = self._dependency_alerting(member)
         best, explained = self._choose(member)
         if self.symptoms is not None:
-            self.symptoms.learn_one(member.name, self._dependency_alerting(member))
+            self.symptoms.learn_one(member.name, member.symptom)
         inc = best if best is not None else self.store.create(alert.id, onset)
         inc.add_member(member, alert.id, t)
         self.store.index(inc, member)
@@ -202,6 +208,8 @@ class Correlator:
             if inc in burst:
                 link.offer(self.cfg.same_name, 0.0, "same check")
                 link.explains = True
+            if member.chronic and not link.kind.startswith("same check"):
+                link.strength *= self.cfg.chronic_factor
             if link.strength < self.cfg.min_relation:
                 continue
             link.score *= self._origin_factor(member, inc)
@@ -235,7 +243,7 @@ class Correlator:
         onset is close in time, in the order cause and symptom imply: a caller (symptom)
         starts after the callee it depends on, a possible root before what it explains."""
         c = self.cfg
-        link = _Link(c.window_s)
+        link = _Link(c.window_s, c.chronic_factor)
         t = m.onset
         if t > inc.start + c.max_age_s or t < inc.start - c.window_s:
             return link
@@ -278,8 +286,14 @@ class Correlator:
 
     def _escalates(self, m: Member, y: Member, gap: float) -> bool:
         """m is the worse alert that y, still firing, announced (a precursor and its outage),
-        rather than a second unrelated alert on a noisy entity."""
-        return y.firing and m.severity > y.severity and gap <= self.cfg.precursor_window_s
+        rather than a second unrelated alert on a noisy entity. A precursor starts on its own:
+        a member that was itself a symptom of something below announces nothing."""
+        return (
+            y.firing
+            and not y.symptom
+            and m.severity > y.severity
+            and gap <= self.cfg.precursor_window_s
+        )
 
     def _origin_factor(self, m: Member, inc: Incident) -> float:
         """How well the incident's origin explains `m`: 1 at the origin itself, less for each
@@ -370,9 +384,13 @@ class Correlator:
         return survivor
 
     def _maybe_open(self, inc: Incident, now: float) -> None:
-        if inc.status == PENDING and (
-            inc.severity >= self._open_rank or len(inc.members) >= self.icfg.open_min_alerts
-        ):
+        if inc.status != PENDING:
+            return
+        # A chronic alert (a repeat offender) does not open an incident on its own severity.
+        severe = any(
+            m.severity >= self._open_rank and not m.chronic for m in inc.members.values()
+        )
+        if severe or len(inc.members) >= self.icfg.open_min_alerts:
             inc.status = OPEN
             inc.opened_at = now
             inc.stale_rca = True

@@ -54,6 +54,7 @@ class AlertState:
     seen_firing: bool
     transitions: deque[float] = field(default_factory=deque)
     flapping: bool = False
+    chronic: bool = False  # fired chronic_episodes times within chronic_window_s
 
 
 class Deduplicator:
@@ -63,6 +64,8 @@ class Deduplicator:
         self.cfg = cfg
         self._ignore = frozenset(cfg.ignore_labels)
         self.states: dict[str, AlertState] = {}
+        # Start times of each alert's recent firing episodes (outlives the alert's state).
+        self.episodes: dict[str, deque[float]] = {}
         self._seen_ids: OrderedDict[str, float] = OrderedDict()
         self.counts: Counter[str] = Counter()
         self.by_source: dict[str, Counter[str]] = {}
@@ -109,7 +112,10 @@ class Deduplicator:
                 seen_firing=alert.status == "firing",
             )
             self.states[fp] = state
-            return (Outcome.NEW if state.firing else Outcome.UNSEEN_RESOLVE), state
+            if state.firing:
+                self._episode(state, t)
+                return Outcome.NEW, state
+            return Outcome.UNSEEN_RESOLVE, state
         state.last_time = max(state.last_time, t)
         if alert.status == "acknowledged":
             return (Outcome.ACK if state.seen_firing else Outcome.UNSEEN_RESOLVE), state
@@ -124,6 +130,7 @@ class Deduplicator:
             state.onset = t
             state.name, state.service, state.resource = alert.name, alert.service, alert.resource
             state.severity, state.summary = alert.severity, alert.summary
+            self._episode(state, t)
             return Outcome.NEW
         if state.firing:
             state.onset = min(state.onset, t)
@@ -137,6 +144,7 @@ class Deduplicator:
         state.onset = t
         state.severity, state.summary = alert.severity, alert.summary
         self._transition(state, t)
+        self._episode(state, t)
         return Outcome.REFIRE
 
     def _resolved(self, state: AlertState, t: float) -> Outcome:
@@ -149,6 +157,17 @@ class Deduplicator:
         state.firing = False
         self._transition(state, t)
         return Outcome.RESOLVE
+
+    def _episode(self, state: AlertState, t: float) -> None:
+        """Count a firing episode: an alert that keeps coming back is chronic."""
+        starts = self.episodes.get(state.fingerprint)
+        if starts is None:
+            starts = self.episodes[state.fingerprint] = deque()
+        starts.append(t)
+        horizon = t - self.cfg.chronic_window_s
+        while starts and starts[0] < horizon:
+            starts.popleft()
+        state.chronic = len(starts) >= self.cfg.chronic_episodes
 
     def _transition(self, state: AlertState, t: float) -> None:
         state.status_time = t
@@ -178,6 +197,9 @@ class Deduplicator:
                 expired.append(fp)
         for fp in expired:
             del self.states[fp]
+        old = now - self.cfg.chronic_window_s
+        for fp in [fp for fp, starts in self.episodes.items() if starts[-1] < old]:
+            del self.episodes[fp]
         horizon = now - self.cfg.redelivery_window_s
         seen = self._seen_ids
         # Ids arrive roughly in time order; stop at the first one still inside the window.

@@ -47,6 +47,8 @@ class Member:
     firing: bool
     status_time: float
     flapping: bool = False
+    chronic: bool = False
+    symptom: bool = False  # something its service depends on was alerting when it started
 
 
 def incident_id(first_alert_id: str) -> str:

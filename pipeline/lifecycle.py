@@ -62,7 +62,7 @@ class Lifecycle:
         top = SEVERITIES[inc.severity]
         reason = f"{self._pending_reason} (highest {top})"
         for alert_id in inc.alert_ids:
-            self.out.suppress(alert_id, reason, now)
+            self.out.suppress(alert_id, reason, now, inc.id)
 
     def _expire_orphans(self, now: float, everything: bool = False) -> None:
         orphans = self.store.orphans

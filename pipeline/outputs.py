@@ -15,6 +15,7 @@ class Suppressed:
     alert_id: str
     reason: str
     time: float
+    candidate: str | None = None  # the held candidate incident it was grouped into, if any
 
 
 @dataclass(slots=True)
@@ -29,5 +30,7 @@ class Outputs:
     def touch(self, incident: Incident) -> None:
         self.changed.setdefault(incident.id, incident)
 
-    def suppress(self, alert_id: str, reason: str, t: float) -> None:
-        self.suppressed.append(Suppressed(alert_id, reason, t))
+    def suppress(
+        self, alert_id: str, reason: str, t: float, candidate: str | None = None
+    ) -> None:
+        self.suppressed.append(Suppressed(alert_id, reason, t, candidate))

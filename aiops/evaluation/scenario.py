@@ -55,8 +55,9 @@ def score(scenario: Path, out_dir: Path) -> dict[str, Any]:
     missing = [i for i in ids if i not in truth]
     if missing:
         raise InputError(f"truth.json has no group for {len(missing)} alerts, e.g. {missing[0]}")
-    # Faults are the problems to group; a noise alert belongs to no problem, so it is a group
-    # of its own (suppressing it costs nothing, folding it into an incident is a false pair).
+    # Strict, contract-level view. Truth: each fault is a group; a noise alert belongs to no
+    # problem, so it is a group of its own. Predicted: each incident; an alert in no incident
+    # is alone. Suppressing noise costs nothing; noise in an incident is a false pair.
     fault_groups = {f["id"] for f in truth_doc["faults"]}
     truth_labels = [truth[i] if truth[i] in fault_groups else f"noise:{i}" for i in ids]
     predicted = [incident_of.get(i, f"none:{i}") for i in ids]
