@@ -59,6 +59,7 @@ class CorrelationConfig(_Section):
     same_name: float = Field(ge=0, le=1)
     content_min_services: int = Field(ge=1)
     content_window_s: float = Field(ge=0)
+    content_baseline_s: float = Field(ge=0)
     min_relation: float = Field(gt=0, le=1)
     origin_hops: int = Field(ge=0, le=10)
     origin_hop_penalty: float = Field(ge=0, le=1)

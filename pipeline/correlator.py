@@ -15,6 +15,7 @@ alerting), they merge into the oldest.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Protocol
 
 from pipeline.config import CorrelationConfig, IncidentConfig
@@ -82,6 +83,8 @@ class Correlator:
         self._merge_rank = SEVERITY_RANK[cfg.merge_min_severity]
         self.merges = 0
         self.reopens = 0
+        # Recent first firings per alert name: (onset, entity), for the same-check baseline.
+        self._name_starts: dict[str, deque[tuple[float, str]]] = {}
 
     # ---- events -------------------------------------------------------------------------
     def handle(
@@ -155,6 +158,9 @@ class Correlator:
         )
         member.symptom = self._dependency_alerting(member)
         best, explained = self._choose(member)
+        if not member.chronic:
+            entity = member.service or member.resource or member.node or ""
+            self._name_starts.setdefault(member.name, deque()).append((member.onset, entity))
         if self.symptoms is not None:
             self.symptoms.learn_one(member.name, member.symptom)
         inc = best if best is not None else self.store.create(alert.id, onset)
@@ -225,6 +231,8 @@ class Correlator:
         with `m` that check now fails on more than content_min_services entities: the same
         check failing on many hosts at once (an expired certificate, DNS, clock skew)."""
         c = self.cfg
+        if m.chronic or self._common_name(m):
+            return set()
         pure = [
             inc
             for inc in candidates
@@ -237,6 +245,18 @@ class Correlator:
         entities = {m.service or m.resource or m.node}.union(*(inc.names[m.name] for inc in pure))
         entities.discard(None)
         return set(pure) if len(entities) > c.content_min_services else set()
+
+    def _common_name(self, m: Member) -> bool:
+        """Did this check already fail on several entities in the hour before the burst?
+        Then it is background (disks fill everywhere), not one cause hitting many hosts."""
+        c = self.cfg
+        starts = self._name_starts.get(m.name)
+        if not starts:
+            return False
+        while starts and starts[0][0] < m.onset - c.content_baseline_s:
+            starts.popleft()
+        before = {e for t, e in starts if t < m.onset - c.content_window_s}
+        return len(before) > c.content_min_services
 
     def _link(self, m: Member, inc: Incident) -> _Link:
         """How `m` relates to the members of `inc`. Every relation is to one member whose
@@ -390,7 +410,8 @@ class Correlator:
         severe = any(
             m.severity >= self._open_rank and not m.chronic for m in inc.members.values()
         )
-        if severe or len(inc.members) >= self.icfg.open_min_alerts:
+        fresh = sum(1 for m in inc.members.values() if not m.chronic)
+        if severe or fresh >= self.icfg.open_min_alerts:
             inc.status = OPEN
             inc.opened_at = now
             inc.stale_rca = True
