@@ -17,9 +17,7 @@ from pipeline.topology import Topology
 def build_pipeline(config: Config, topology: Topology) -> Pipeline:
     changes = ChangeIndex(topology, config.root_cause.change_retention_s)
     ranker = RootCauseRanker(config.root_cause, topology, changes)
-    return Pipeline(
-        config, topology, changes=changes, enrichers=[ranker], symptoms=SymptomModel()
-    )
+    return Pipeline(config, topology, changes=changes, enrichers=[ranker], symptoms=SymptomModel())
 
 
 def load_inputs(config_path: Path | None, topology_path: Path | None) -> tuple[Config, Topology]:

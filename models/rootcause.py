@@ -20,7 +20,7 @@ from typing import Any
 
 from pipeline.changes import ChangeIndex
 from pipeline.config import RootCauseConfig
-from pipeline.incidents import Incident, Member
+from pipeline.incidents import Incident
 from pipeline.records import SEVERITIES, Change
 from pipeline.times import format_time
 from pipeline.topology import Topology
@@ -75,103 +75,112 @@ class RootCauseRanker:
         inc.root_cause = [c.to_dict() for c in self.rank(inc)]
 
     def rank(self, inc: Incident) -> list[Candidate]:
-        by_service: dict[str, list[Member]] = {}
-        for m in inc.members.values():
-            if m.service:
-                by_service.setdefault(m.service, []).append(m)
         span = max(inc.last_onset - inc.start, 1.0)
         changes = self._recent_changes(inc)
-        scored: list[Candidate] = []
-        for service, members in by_service.items():
-            scored.append(self._service(inc, service, members, span, changes))
-        scored.extend(self._nodes(inc, span, changes))
-        scored.sort(key=lambda c: (-c.score, c.entity))
-        top = scored[: self.cfg.max_candidates]
-        extra = self._resources(inc, top, by_service) + self._change_candidates(top, changes, inc)
+        # Score every candidate first (cheap), write evidence only for the ones shown.
+        scored: list[tuple[float, str, str]] = [
+            (self._service_score(inc, service, span, changes), "service", service)
+            for service in inc.service_members
+        ]
+        scored.extend(self._node_scores(inc, span, changes))
+        scored.sort(key=lambda c: (-c[0], c[1] != "service", c[2]))
+        top = [
+            Candidate(entity, kind, score, self._evidence(inc, kind, entity, changes))
+            for score, kind, entity in scored[: self.cfg.max_candidates]
+        ]
+        extra = self._resources(inc, top) + self._change_candidates(top, changes, inc)
         ranked = sorted(top + extra, key=lambda c: (-c.score, c.kind != "service", c.entity))
         return ranked[: self.cfg.max_candidates]
 
     # ---- candidates ---------------------------------------------------------------------
-    def _service(
-        self,
-        inc: Incident,
-        service: str,
-        members: list[Member],
-        span: float,
-        changes: dict[str, list[Change]],
-    ) -> Candidate:
+    def _service_score(
+        self, inc: Incident, service: str, span: float, changes: dict[str, list[Change]]
+    ) -> float:
         topo, hops = self.topology, self.cfg.explain_hops
-        others = [s for s in inc.services if s != service]
+        services = inc.services
+        others = len(services) - 1
         up = topo.upstream(service, hops)
-        explained = [s for s in others if s in up]
+        explained = sum(1 for s in up if s in services)
         down = topo.downstream(service, hops)
-        alerting_deps = [s for s in others if s in down]
-        onset = inc.services[service]
-        worst = max(m.severity for m in members)
-        change = self._change_signal(changes.get(service, ()), inc.start)
-        signals = {
-            "explains": len(explained) / len(others) if others else 1.0,
-            "no_alerting_deps": 0.0 if alerting_deps else 1.0,
-            "onset": 1.0 - (onset - inc.start) / span,
-            "severity": worst / 4,
-            "change": change,
-        }
-        evidence = []
-        if onset == inc.start:
-            evidence.append(f"{service} alerted first ({format_time(onset)})")
-        else:
-            evidence.append(f"{service} alerted {_ago(onset - inc.start)} after the first alert")
-        if others:
-            evidence.append(
-                f"{len(explained)} of the {len(others)} other alerting services depend on it"
-            )
-        if alerting_deps:
-            evidence.append(f"its dependencies {', '.join(sorted(alerting_deps)[:3])} alert too")
-        elif topo.downstream(service, 1):
-            evidence.append("none of its dependencies alert")
-        evidence.append(f"worst alert {SEVERITIES[worst]} ({members[0].name})")
-        for c in changes.get(service, ())[-1:]:
-            evidence.append(f"{c.type} {c.id} on {service} {_when(inc.start - c.time)}")
-        return Candidate(service, "service", self._score(signals), "; ".join(evidence))
+        deps_alert = any(s in services for s in down)
+        worst = max(m.severity for m in inc.service_members[service])
+        return self._score(
+            explains=explained / others if others else 1.0,
+            no_alerting_deps=0.0 if deps_alert else 1.0,
+            onset=1.0 - (services[service] - inc.start) / span,
+            severity=worst / 4,
+            change=self._change_signal(changes.get(service, ()), inc.start),
+        )
 
-    def _nodes(
+    def _node_scores(
         self, inc: Incident, span: float, changes: dict[str, list[Change]]
-    ) -> list[Candidate]:
+    ) -> list[tuple[float, str, str]]:
         out = []
         topo, hops = self.topology, self.cfg.explain_hops
-        for node in inc.nodes:
-            on_node = [m for m in inc.members.values() if m.node == node]
-            itself = [m for m in on_node if m.resource == node]
+        for node, on_node in inc.node_members.items():
+            itself = any(m.resource == node for m in on_node)
             services = {m.service for m in on_node if m.service}
             if not itself and len(services) < 2:
                 continue
             reach = set(services)
             for s in services:
                 reach.update(x for x in topo.upstream(s, hops) if x in inc.services)
-            onset = min(m.onset for m in on_node)
-            signals = {
-                "explains": len(reach) / len(inc.services) if inc.services else 1.0,
-                "no_alerting_deps": 1.0,
-                "onset": 1.0 - (onset - inc.start) / span,
-                "severity": max(m.severity for m in on_node) / 4,
-                "change": self._change_signal(changes.get(node, ()), inc.start),
-            }
-            names = ", ".join(sorted(services)[:4])
-            evidence = [f"{len(services)} alerting services run on {node} ({names})"]
-            if itself:
-                evidence.append(f"{node} itself alerts {itself[0].name}")
-            score = self._score(signals) * (1.0 if itself else 0.9)
-            out.append(Candidate(node, "node", score, "; ".join(evidence)))
+            score = self._score(
+                explains=len(reach) / len(inc.services) if inc.services else 1.0,
+                no_alerting_deps=1.0,
+                onset=1.0 - (min(m.onset for m in on_node) - inc.start) / span,
+                severity=max(m.severity for m in on_node) / 4,
+                change=self._change_signal(changes.get(node, ()), inc.start),
+            )
+            out.append((score * (1.0 if itself else 0.9), "node", node))
         return out
 
-    def _resources(
-        self, inc: Incident, top: list[Candidate], by_service: dict[str, list[Member]]
-    ) -> list[Candidate]:
+    def _evidence(
+        self, inc: Incident, kind: str, entity: str, changes: dict[str, list[Change]]
+    ) -> str:
+        if kind == "node":
+            on_node = inc.node_members[entity]
+            services = sorted({m.service for m in on_node if m.service})
+            parts = [
+                f"{len(services)} alerting services run on {entity} ({', '.join(services[:4])})"
+            ]
+            itself = [m for m in on_node if m.resource == entity]
+            if itself:
+                parts.append(f"{entity} itself alerts {itself[0].name}")
+            return "; ".join(parts)
+        topo, hops = self.topology, self.cfg.explain_hops
+        onset = inc.services[entity]
+        others = [s for s in inc.services if s != entity]
+        up = topo.upstream(entity, hops)
+        down = topo.downstream(entity, hops)
+        explained = [s for s in others if s in up]
+        alerting_deps = sorted(s for s in others if s in down)
+        members = inc.service_members[entity]
+        worst = max(members, key=lambda m: (m.severity, -m.onset))
+        parts = []
+        if onset == inc.start:
+            parts.append(f"{entity} alerted first ({format_time(onset)})")
+        else:
+            parts.append(f"{entity} alerted {_ago(onset - inc.start)} after the first alert")
+        if others:
+            parts.append(
+                f"{len(explained)} of the {len(others)} other alerting services depend on it"
+            )
+        if alerting_deps:
+            parts.append(f"its dependencies {', '.join(alerting_deps[:3])} alert too")
+        elif topo.downstream(entity, 1):
+            parts.append("none of its dependencies alert")
+        parts.append(f"worst alert {SEVERITIES[worst.severity]} ({worst.name})")
+        for c in changes.get(entity, ())[-1:]:
+            parts.append(f"{c.type} {c.id} on {entity} {_when(inc.start - c.time)}")
+        return "; ".join(parts)
+
+    def _resources(self, inc: Incident, top: list[Candidate]) -> list[Candidate]:
         """Name the replica when one replica of a multi-replica top service alerts alone."""
         if not top or top[0].kind != "service":
             return []
         service = top[0].entity
-        alerting = {m.resource for m in by_service.get(service, ()) if m.resource}
+        alerting = {m.resource for m in inc.service_members.get(service, ()) if m.resource}
         known = self.topology.service_resources.get(service, set())
         if len(alerting) != 1 or len(known) < 2:
             return []
@@ -216,6 +225,7 @@ class RootCauseRanker:
             best = max(best, math.exp(-before / _CHANGE_DECAY_S))
         return best
 
-    def _score(self, signals: dict[str, float]) -> float:
-        total = sum(self._weights[k] * v for k, v in signals.items())
+    def _score(self, **signals: float) -> float:
+        w = self._weights
+        total = sum(w[k] * v for k, v in signals.items())
         return min(max(total / self._total, 0.0), 1.0)

@@ -131,6 +131,7 @@ class InhibitRuleConfig(_Section):
 
 class EngineConfig(_Section):
     sweep_interval_s: float = Field(gt=0)
+    housekeeping_interval_s: float = Field(gt=0)
 
 
 class Config(_Section):

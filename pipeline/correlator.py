@@ -26,7 +26,7 @@ from pipeline.records import SEVERITY_RANK, Alert
 from pipeline.store import IncidentStore
 from pipeline.topology import Topology
 
-_FIRING = {Outcome.NEW, Outcome.REFIRE, Outcome.DUPLICATE, Outcome.UPDATE}
+_FIRING = frozenset({Outcome.NEW, Outcome.REFIRE, Outcome.DUPLICATE, Outcome.UPDATE})
 
 
 class NamePrior(Protocol):
@@ -88,12 +88,13 @@ class Correlator:
 
     # ---- events -------------------------------------------------------------------------
     def handle(
-        self, alert: Alert, fp: str, outcome: Outcome, state: AlertState, now: float
+        self, alert: Alert, fp: str, outcome: str, state: AlertState, now: float
     ) -> Incident | None:
         """Fold one deduplicated event in; return the incident it landed in, if any."""
         t = alert.time
         assert t is not None
         inc = self.store.by_fp.get(fp)
+        version = inc.version if inc is not None else -1
         if inc is not None and outcome in _FIRING:
             member = inc.members[fp]
             if not member.firing and t - member.status_time > self.cfg.window_s:
@@ -125,9 +126,10 @@ class Correlator:
                         inc.reopen_count += 1
                         inc.changed()
                         self.reopens += 1
-            elif outcome is Outcome.RESOLVE:
+            elif outcome == Outcome.RESOLVE:
                 inc.set_firing(member, False, t)
-        self._maybe_open(inc, now)
+        if inc.status == PENDING and inc.version != version:  # membership or severity moved
+            self._maybe_open(inc, now)
         if inc.status != PENDING:
             self.out.touch(inc)
         return inc
@@ -198,7 +200,8 @@ class Correlator:
             found.update(store.by_resource.get(member.resource, ()))
         if member.node:
             found.update(store.by_node.get(member.node, ()))
-        found.update(store.by_name.get(member.name, ()))
+        if not member.chronic and not self._common_name(member):
+            found.update(store.by_name.get(member.name, ()))  # same-check bursts
         return sorted((i for i in found if i.status in (OPEN, PENDING)), key=lambda i: i.seq)
 
     def _choose(self, member: Member) -> tuple[Incident | None, list[Incident]]:
@@ -407,9 +410,7 @@ class Correlator:
         if inc.status != PENDING:
             return
         # A chronic alert (a repeat offender) does not open an incident on its own severity.
-        severe = any(
-            m.severity >= self._open_rank and not m.chronic for m in inc.members.values()
-        )
+        severe = any(m.severity >= self._open_rank and not m.chronic for m in inc.members.values())
         fresh = sum(1 for m in inc.members.values() if not m.chronic)
         if severe or fresh >= self.icfg.open_min_alerts:
             inc.status = OPEN

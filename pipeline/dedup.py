@@ -9,16 +9,18 @@ fingerprint expires, so memory follows what is open, not the history.
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
-from enum import Enum
 
 from pipeline.config import DedupConfig
-from pipeline.fingerprint import alert_label_set, label_fingerprint
+from pipeline.fingerprint import alert_fingerprint
 from pipeline.records import Alert
 
 
-class Outcome(Enum):
+class Outcome:
+    """What one event means for its alert. Plain string constants: the hot path compares
+    and hashes them on every event, which Enum members make slow."""
+
     NEW = "new"  # first firing of this fingerprint (or first since its state expired)
     REFIRE = "refire"  # firing again after it had resolved
     DUPLICATE = "duplicate"  # still firing, same content (a full duplicate)
@@ -30,13 +32,9 @@ class Outcome(Enum):
     LATE = "late"  # older than the alert's last status change: folded, no state change
     REDELIVERED = "redelivered"  # this exact event id was already processed: dropped
 
-    @property
-    def folded(self) -> bool:
-        """Counted among "duplicates folded"."""
-        return self in _FOLDED
 
-
-_FOLDED = {Outcome.DUPLICATE, Outcome.UPDATE, Outcome.REFIRE, Outcome.LATE, Outcome.ACK}
+# Counted among "duplicates folded".
+FOLDED = frozenset({Outcome.DUPLICATE, Outcome.UPDATE, Outcome.REFIRE, Outcome.LATE, Outcome.ACK})
 
 
 @dataclass(slots=True)
@@ -66,31 +64,30 @@ class Deduplicator:
         self.states: dict[str, AlertState] = {}
         # Start times of each alert's recent firing episodes (outlives the alert's state).
         self.episodes: dict[str, deque[float]] = {}
-        self._seen_ids: OrderedDict[str, float] = OrderedDict()
+        self._seen_ids: dict[str, float] = {}  # insertion-ordered: oldest first
         self.counts: Counter[str] = Counter()
         self.by_source: dict[str, Counter[str]] = {}
 
     def fingerprint(self, alert: Alert) -> str:
         if alert.fingerprint:
             return alert.fingerprint
-        labels = alert_label_set(
+        return alert_fingerprint(
             alert.name, alert.service, alert.resource, alert.labels, self._ignore
         )
-        return label_fingerprint(labels)
 
-    def process(self, alert: Alert, fp: str) -> tuple[Outcome, AlertState | None]:
+    def process(self, alert: Alert, fp: str) -> tuple[str, AlertState | None]:
         """Classify one event (its `time` must be set) and update the alert's state."""
         outcome, state = self._classify(alert, fp)
-        self.counts[outcome.value] += 1
+        self.counts[outcome] += 1
         per_source = self.by_source.get(alert.source)
         if per_source is None:
             per_source = self.by_source[alert.source] = Counter()
         per_source["events"] += 1
-        if outcome.folded:
+        if outcome in FOLDED:
             per_source["duplicates"] += 1
         return outcome, state
 
-    def _classify(self, alert: Alert, fp: str) -> tuple[Outcome, AlertState | None]:
+    def _classify(self, alert: Alert, fp: str) -> tuple[str, AlertState | None]:
         if alert.id in self._seen_ids:
             return Outcome.REDELIVERED, self.states.get(fp)
         t = alert.time
@@ -123,7 +120,7 @@ class Deduplicator:
             return self._firing(alert, state, t), state
         return self._resolved(state, t), state
 
-    def _firing(self, alert: Alert, state: AlertState, t: float) -> Outcome:
+    def _firing(self, alert: Alert, state: AlertState, t: float) -> str:
         if not state.seen_firing:
             # Its resolve was delivered first; this is the (late) firing itself.
             state.seen_firing = True
@@ -147,7 +144,7 @@ class Deduplicator:
         self._episode(state, t)
         return Outcome.REFIRE
 
-    def _resolved(self, state: AlertState, t: float) -> Outcome:
+    def _resolved(self, state: AlertState, t: float) -> str:
         if not state.seen_firing:
             return Outcome.UNSEEN_RESOLVE
         if not state.firing:
@@ -203,8 +200,11 @@ class Deduplicator:
         horizon = now - self.cfg.redelivery_window_s
         seen = self._seen_ids
         # Ids arrive roughly in time order; stop at the first one still inside the window.
-        while seen:
-            if next(iter(seen.values())) >= horizon:
+        stale = []
+        for alert_id, t in seen.items():
+            if t >= horizon:
                 break
-            seen.popitem(last=False)
+            stale.append(alert_id)
+        for alert_id in stale:
+            del seen[alert_id]
         return timed_out

@@ -85,6 +85,7 @@ class Pipeline:
         self._needs_labels = bool(config.silences or config.inhibit_rules)
         self.clock: float | None = None
         self._next_sweep = float("-inf")
+        self._next_housekeeping = float("-inf")
         self.counts: Counter[str] = Counter()
 
     # ---- input --------------------------------------------------------------------------
@@ -100,7 +101,8 @@ class Pipeline:
             if self.clock is None:
                 raise RecordError("event has no timestamp and no earlier event dates it")
             alert.time = self.clock
-        self.advance(alert.time)
+        if self.clock is None or alert.time > self.clock:
+            self.advance(alert.time)
         self.counts["alerts"] += 1
         labels = match_labels(alert) if self._needs_labels else {}
         if self.silencer.silences:
@@ -111,7 +113,7 @@ class Pipeline:
                 return
         fp = self.dedup.fingerprint(alert)
         outcome, state = self.dedup.process(alert, fp)
-        if outcome is Outcome.REDELIVERED:
+        if outcome == Outcome.REDELIVERED:
             self.counts["redelivered"] += 1
             return
         assert state is not None
@@ -168,10 +170,14 @@ class Pipeline:
             self._sweep(now)
 
     def _sweep(self, now: float) -> None:
-        for state in self.dedup.sweep(now):
-            self.correlator.on_timeout(state)
+        # Alert timeouts and forgetting old state work on hours: check them less often than
+        # incident resolution, which works on minutes.
+        if now >= self._next_housekeeping:
+            self._next_housekeeping = now + self.config.engine.housekeeping_interval_s
+            for state in self.dedup.sweep(now):
+                self.correlator.on_timeout(state)
+            self.changes.sweep(now)
         self.lifecycle.sweep(now)
-        self.changes.sweep(now)
 
     # ---- output -------------------------------------------------------------------------
     def drain(self) -> Drained:
@@ -204,6 +210,7 @@ class Pipeline:
         return {
             **self.store.size(),
             "alert_states": len(self.dedup.states),
+            "alert_histories": len(self.dedup.episodes),
             "remembered_ids": self.dedup.remembered_ids(),
             "changes": len(self.changes),
         }

@@ -52,3 +52,28 @@ def alert_label_set(
     if resource:
         out.setdefault("resource", resource)
     return out
+
+
+_alert_cache: dict[tuple[object, ...], str] = {}
+
+
+def alert_fingerprint(
+    name: str,
+    service: str | None,
+    resource: str | None,
+    labels: Mapping[str, str],
+    ignore: frozenset[str] = frozenset(),
+) -> str:
+    """Fingerprint of a canonical alert's identifying label set (`alert_label_set`).
+
+    Cached on the labels in the order they came: re-fires of one alert come from one producer
+    with one key order, so the common case skips building and sorting the label set.
+    """
+    key = (name, service, resource, ignore, *labels.items())
+    fp = _alert_cache.get(key)
+    if fp is None:
+        fp = label_fingerprint(alert_label_set(name, service, resource, labels, ignore))
+        if len(_alert_cache) >= _CACHE_LIMIT:
+            _alert_cache.clear()
+        _alert_cache[key] = fp
+    return fp

@@ -99,17 +99,23 @@ class Incident:
 
     def _index(self, member: Member) -> None:
         self.members[member.fingerprint] = member
+        # Root cause is re-ranked when the picture changes: a new service, node or resource,
+        # an earlier start or a worse severity (not for one more replica saying the same).
+        structural = member.onset < self.start or member.severity > self.severity
         if member.service:
             prev = self.services.get(member.service)
             if prev is None or member.onset < prev:
                 self.services[member.service] = member.onset
+                structural = True
             self.service_members.setdefault(member.service, []).append(member)
         entity = member.service or member.resource or member.node or ""
         self.names.setdefault(member.name, set()).add(entity)
         if member.resource:
+            structural = structural or member.resource not in self.resources
             self.resources.add(member.resource)
             self.resource_members.setdefault(member.resource, []).append(member)
         if member.node:
+            structural = structural or member.node not in self.nodes
             self.nodes[member.node] += 1
             self.node_members.setdefault(member.node, []).append(member)
         self.severity = max(self.severity, member.severity)
@@ -119,7 +125,8 @@ class Incident:
             self.last_resolve = max(self.last_resolve, member.status_time)
         self.start = min(self.start, member.onset)
         self.last_onset = max(self.last_onset, member.onset)
-        self.stale_rca = True
+        if structural or len(self.members) == 1:
+            self.stale_rca = True
         self._origins = None
         self.changed()
 

@@ -30,7 +30,5 @@ class Outputs:
     def touch(self, incident: Incident) -> None:
         self.changed.setdefault(incident.id, incident)
 
-    def suppress(
-        self, alert_id: str, reason: str, t: float, candidate: str | None = None
-    ) -> None:
+    def suppress(self, alert_id: str, reason: str, t: float, candidate: str | None = None) -> None:
         self.suppressed.append(Suppressed(alert_id, reason, t, candidate))

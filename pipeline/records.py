@@ -90,6 +90,8 @@ def _labels(value: Any) -> dict[str, str]:
         return {}
     if not isinstance(value, dict):
         raise RecordError(f"'labels' must be an object, got {type(value).__name__}")
+    if all(type(v) is str for v in value.values()):
+        return value
     out: dict[str, str] = {}
     for key, item in value.items():
         if isinstance(item, str):
@@ -125,32 +127,42 @@ def alert_from_dict(record: Any, *, time_optional: bool = False, native: bool = 
     """
     if not isinstance(record, dict):
         raise RecordError(f"an alert must be a JSON object, got {type(record).__name__}")
-    statuses = NATIVE_STATUSES if native else STATUSES
-    status = record.get("status") or "firing"
-    if status not in statuses:
+    get = record.get
+    status = get("status") or "firing"
+    if status not in (NATIVE_STATUSES if native else STATUSES):
         raise RecordError(f"status {status!r} is not one of {', '.join(STATUSES)}")
-    severity = record.get("severity") or "warning"
+    severity = get("severity") or "warning"
     if severity not in SEVERITY_RANK:
         raise RecordError(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}")
-    fingerprint = _opt_str(record, "fingerprint")
+    # Hot path: plain strings pass one type check; anything else goes through _opt_str,
+    # which names the field in its error.
+    service, resource = get("service"), get("resource")
+    summary, source = get("summary"), get("source")
+    fingerprint = get("fingerprint")
+    if type(service) is not str or not service:
+        service = _opt_str(record, "service")
+    if type(resource) is not str or not resource:
+        resource = _opt_str(record, "resource")
+    if type(summary) is not str:
+        summary = _opt_str(record, "summary") or ""
+    if type(source) is not str:
+        source = _opt_str(record, "source") or ""
+    if fingerprint is not None and (type(fingerprint) is not str or not fingerprint):
+        fingerprint = _opt_str(record, "fingerprint")
     by_key = status in _KEYED_STATUSES and fingerprint is not None
-    missing_time = record.get("time") in (None, "")
-    alert = Alert(
-        id=_req_str(record, "id"),
-        time=None if time_optional and missing_time else _time(record),
-        name=(_opt_str(record, "name") or "") if by_key else _req_str(record, "name"),
-        status=status,
-        severity=severity,
-        service=_opt_str(record, "service"),
-        resource=_opt_str(record, "resource"),
-        summary=_opt_str(record, "summary") or "",
-        source=_opt_str(record, "source") or "",
-        labels=_labels(record.get("labels")),
-        fingerprint=fingerprint,
-    )
-    if alert.service is None and alert.resource is None and not by_key:
+    alert_id = get("id")
+    if type(alert_id) is not str or not alert_id:
+        alert_id = _req_str(record, "id")
+    name = get("name")
+    if type(name) is not str or not name:
+        name = (_opt_str(record, "name") or "") if by_key else _req_str(record, "name")
+    t = None if time_optional and get("time") in (None, "") else _time(record)
+    labels = _labels(get("labels"))
+    if service is None and resource is None and not by_key:
         raise RecordError("an alert needs 'service' or 'resource'")
-    return alert
+    return Alert(
+        alert_id, t, name, status, severity, service, resource, summary, source, labels, fingerprint
+    )
 
 
 def change_from_dict(record: Any) -> Change:

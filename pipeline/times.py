@@ -6,7 +6,9 @@ seconds (UTC), and outputs are ISO 8601 UTC with a `Z`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import math
+import time
+from datetime import datetime
 
 # Bounds that catch epoch milliseconds or garbage passed as epoch seconds.
 _MIN_EPOCH = 0.0
@@ -24,11 +26,15 @@ def parse_time(value: object) -> float:
     if isinstance(value, int | float):
         ts = float(value)
     elif isinstance(value, str):
-        text = value.strip()
+        # ISO 8601 is the common case: try it first (a failed float() costs more).
         try:
-            ts = float(text)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
-            ts = _parse_iso(text)
+            ts = _parse_number(value)
+        else:
+            if parsed.tzinfo is None:
+                raise TimeError(f"time {value!r} has no zone (add Z or an offset)")
+            ts = parsed.timestamp()
     else:
         raise TimeError(f"time must be ISO 8601 or epoch seconds, not {type(value).__name__}")
     if not _MIN_EPOCH < ts < _MAX_EPOCH:
@@ -36,21 +42,23 @@ def parse_time(value: object) -> float:
     return ts
 
 
-def _parse_iso(text: str) -> float:
+def _parse_number(text: str) -> float:
     try:
-        parsed = datetime.fromisoformat(text)
+        return float(text)
     except ValueError:
+        stripped = text.strip()
+        if stripped and stripped != text:
+            return parse_time(stripped)
         raise TimeError(f"unreadable time {text!r}") from None
-    if parsed.tzinfo is None:
-        raise TimeError(f"time {text!r} has no zone (add Z or an offset)")
-    return parsed.timestamp()
 
 
 def format_time(ts: float | None) -> str | None:
-    """ISO 8601 UTC with `Z`; milliseconds only when the time has a fraction."""
+    """ISO 8601 UTC with `Z`; milliseconds (rounded) only when the time has a fraction."""
     if ts is None:
         return None
-    dt = datetime.fromtimestamp(ts, tz=UTC)
-    if dt.microsecond:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    secs = math.floor(ts)
+    ms = round((ts - secs) * 1000)
+    if ms >= 1000:
+        secs, ms = secs + 1, 0
+    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    return f"{base}.{ms:03d}Z" if ms else f"{base}Z"

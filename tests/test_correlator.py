@@ -45,10 +45,13 @@ def test_a_lone_low_severity_alert_opens_nothing_and_is_reported_suppressed():
 
 def test_three_correlated_minor_alerts_open_an_incident():
     p = pipeline()
-    incs = run(p, [
-        alert("m1", 0, "SlowQueries", "payments-db", severity="minor"),
-        alert("m2", 30, "HighLatency", "payments", severity="minor"),
-    ])
+    incs = run(
+        p,
+        [
+            alert("m1", 0, "SlowQueries", "payments-db", severity="minor"),
+            alert("m2", 30, "HighLatency", "payments", severity="minor"),
+        ],
+    )
     assert incs == {}  # two held alerts: not yet an incident
     incs = run(p, [alert("m3", 60, "HighLatency", "checkout", severity="minor")])
     assert groups(incs) == [{"m1", "m2", "m3"}]
@@ -57,10 +60,13 @@ def test_three_correlated_minor_alerts_open_an_incident():
 def test_a_warning_does_not_make_a_major_alert_upstream_its_symptom():
     # Noise is mostly warnings; a warning on a dependency explains little of a real failure.
     p = pipeline()
-    incs = run(p, [
-        alert("w", 0, "PodRestarted", "payments-db", severity="warning"),
-        alert("m", 30, "HighErrorRate", "payments", "payments-1", severity="major"),
-    ])
+    incs = run(
+        p,
+        [
+            alert("w", 0, "PodRestarted", "payments-db", severity="warning"),
+            alert("m", 30, "HighErrorRate", "payments", "payments-1", severity="major"),
+        ],
+    )
     assert groups(incs) == [{"m"}]
 
 
@@ -79,12 +85,17 @@ def test_an_alert_outside_the_onset_window_starts_a_new_incident():
 def test_a_long_incident_does_not_absorb_later_faults_nearby():
     # payments-db keeps firing for an hour; an hour later checkout breaks on its own.
     p = pipeline()
-    incs = run(p, [
-        alert("a", 0, "DBDown", "payments-db", severity="critical"),
-        alert("b", 60, "HighLatency", "payments"),
-        alert("a2", 1800, "DBDown", "payments-db", severity="critical"),  # re-sent: still firing
-        alert("c", 3600, "HighErrorRate", "checkout", "checkout-1"),
-    ])
+    incs = run(
+        p,
+        [
+            alert("a", 0, "DBDown", "payments-db", severity="critical"),
+            alert("b", 60, "HighLatency", "payments"),
+            alert(
+                "a2", 1800, "DBDown", "payments-db", severity="critical"
+            ),  # re-sent: still firing
+            alert("c", 3600, "HighErrorRate", "checkout", "checkout-1"),
+        ],
+    )
     assert groups(incs) == [{"a", "b", "a2"}, {"c"}]
 
 
@@ -92,10 +103,13 @@ def test_a_symptom_must_not_start_before_its_cause():
     # checkout calls payments, but checkout's alert started 5 minutes before payments': it
     # cannot be payments' symptom, and payments, starting later, is not checkout's root.
     p = pipeline()
-    incs = run(p, [
-        alert("co", 0, "HighErrorRate", "checkout", "checkout-1"),
-        alert("pay", 300, "HighLatency", "payments", "payments-2"),
-    ])
+    incs = run(
+        p,
+        [
+            alert("co", 0, "HighErrorRate", "checkout", "checkout-1"),
+            alert("pay", 300, "HighLatency", "payments", "payments-2"),
+        ],
+    )
     assert groups(incs) == [{"co"}, {"pay"}]
 
 
