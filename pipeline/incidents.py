@@ -199,11 +199,18 @@ class Incident:
         self.priority = _PRIORITY[(self.impact, self.urgency)]
 
     def update_title(self) -> None:
-        origin = self.root_cause[0]["entity"] if self.root_cause else self._first_entity()
-        first = min(self.members.values(), key=lambda m: (m.onset, m.fingerprint))
+        """ "<origin>: <its worst alert> (+N services affected)"."""
+        origin = (
+            next((c["entity"] for c in self.root_cause if c["kind"] != "change"), None)
+            or self._first_entity()
+        )
+        on_origin = [
+            m for m in self.members.values() if origin in (m.service, m.resource, m.node)
+        ] or list(self.members.values())
+        worst = min(on_origin, key=lambda m: (-m.severity, m.onset, m.fingerprint))
         n = len(self.services)
         others = f" (+{n - 1} service{'s' if n > 2 else ''} affected)" if n > 1 else ""
-        self.title = f"{origin}: {first.name}{others}"
+        self.title = f"{origin}: {worst.name}{others}"
 
     def _first_entity(self) -> str:
         first = min(self.members.values(), key=lambda m: (m.onset, m.fingerprint))

@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     for inc in _top_incidents(args.out, args.top):
         print(
             f"  {inc['priority']} {inc['severity']:<8} {inc['id']}  {inc['title']}\n"
-            f"     {len(inc['alert_ids'])} alerts, {len(inc['services'])} services, "
+            f"     {len(inc['alert_ids'])} alerts, {len(inc['services'])} "
+            f"service{'s' if len(inc['services']) != 1 else ''}, "
             f"{inc['status']} since {inc['opened_at']}"
         )
         for rank, cand in enumerate(inc["root_cause"][:3], start=1):
