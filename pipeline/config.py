@@ -56,6 +56,7 @@ class CorrelationConfig(_Section):
     symptom_floor: float = Field(ge=0, le=1)
     weak_cause_factor: float = Field(ge=0, le=1)
     chronic_factor: float = Field(ge=0, le=1)
+    new_root_factor: float = Field(ge=0, le=1)
     same_name: float = Field(ge=0, le=1)
     content_min_services: int = Field(ge=1)
     content_window_s: float = Field(ge=0)

@@ -270,6 +270,11 @@ class Correlator:
         t = m.onset
         if t > inc.start + c.max_age_s or t < inc.start - c.window_s:
             return link
+        # A cause-like alert with nothing below it alerting, on an entity whose member was
+        # only a symptom of something else, is more likely a new problem there.
+        new_root = (
+            not m.symptom and self._symptom_likeness(m.name) < 0.5 and not self._below_firing(m)
+        )
         if m.resource:
             # The same resource links within the window, or later as the outage its firing
             # warnings announced; an old member links weakly, so a fresh relation elsewhere
@@ -277,14 +282,16 @@ class Correlator:
             for y in inc.resource_members.get(m.resource, ()):
                 gap = abs(t - y.onset)
                 if gap <= c.window_s or self._escalates(m, y, gap):
-                    link.offer(c.same_resource, gap, "same resource", y)
+                    weight = c.same_resource * (c.new_root_factor if new_root and y.symptom else 1)
+                    link.offer(weight, gap, "same resource", y)
         if m.service:
             # Replicas of one service fail together: members link when they start within
             # service_gap_s, or as a precursor does on the same resource.
             for y in inc.service_members.get(m.service, ()):
                 gap = abs(t - y.onset)
                 if gap <= c.service_gap_s or self._escalates(m, y, gap):
-                    link.offer(c.same_service, gap, "same service", y)
+                    weight = c.same_service * (c.new_root_factor if new_root and y.symptom else 1)
+                    link.offer(weight, gap, "same service", y)
         if m.node:
             # Two resources on one node link weakly (nodes host many things); the node's own
             # alert links strongly to what runs on it.
@@ -299,6 +306,19 @@ class Correlator:
         if m.service and inc.service_members:
             self._topology_links(m, inc, link)
         return link
+
+    def _symptom_likeness(self, name: str) -> float:
+        return self.symptoms.predict_one(name) if self.symptoms is not None else 0.5
+
+    def _below_firing(self, m: Member) -> bool:
+        """Is an alert on a service that m's service depends on firing right now?"""
+        if not m.service:
+            return False
+        for svc in self.topology.downstream(m.service, 1):
+            for inc in self.store.by_service.get(svc, ()):
+                if any(y.firing for y in inc.service_members.get(svc, ())):
+                    return True
+        return False
 
     def _symptom_weight(self, name: str) -> float:
         """Scale for a link that makes an alert of this name a symptom of another."""
