@@ -16,11 +16,13 @@ alerting), they merge into the oldest.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 from pipeline.config import CorrelationConfig, IncidentConfig
 from pipeline.dedup import AlertState, Outcome
 from pipeline.incidents import MERGED, OPEN, PENDING, RESOLVED, Incident, Member
+from pipeline.links import LinkFinder, NamePrior
 from pipeline.outputs import Outputs
 from pipeline.records import SEVERITY_RANK, Alert
 from pipeline.store import IncidentStore
@@ -28,39 +30,17 @@ from pipeline.topology import Topology
 
 _FIRING = frozenset({Outcome.NEW, Outcome.REFIRE, Outcome.DUPLICATE, Outcome.UPDATE})
 
-
-class NamePrior(Protocol):
-    """Learns how symptom-like each alert name is (see models.symptoms.SymptomModel)."""
-
-    def learn_one(self, name: str, dependency_alerting: bool) -> None: ...
-
-    def predict_one(self, name: str) -> float: ...
+# Called with (alert id, member, candidate incident, features) for every candidate weighed:
+# how the link model's training data is collected.
+Recorder = Callable[[str, Member, Incident, dict[str, float]], None]
 
 
-class _Link:
-    """The best relation found between a new alert and one incident."""
+class LinkScorer(Protocol):
+    """A learned link model (see models.linkmodel.LinkModel): P(same problem) from features."""
 
-    __slots__ = ("chronic_factor", "explains", "kind", "score", "strength", "via", "window")
+    threshold: float
 
-    def __init__(self, window: float, chronic_factor: float = 1.0) -> None:
-        self.window = window
-        self.chronic_factor = chronic_factor
-        self.strength = 0.0  # structural: how related (same resource ... a few hops)
-        self.score = 0.0  # strength discounted by the time between the two onsets
-        self.kind = ""  # the relation behind the best score, for explanations
-        self.via: Member | None = None  # the member it links to
-        self.explains = False  # the alert could be the root of the incident
-
-    def offer(self, strength: float, gap: float, kind: str, via: Member | None = None) -> None:
-        if via is not None and via.chronic:
-            strength *= self.chronic_factor  # a repeat offender explains little
-        score = strength * (1.0 - 0.5 * min(gap / self.window, 1.0))
-        if score > self.score:
-            self.score = score
-            self.kind = kind
-            self.via = via
-        if strength > self.strength:
-            self.strength = strength
+    def score(self, features: dict[str, float]) -> float: ...
 
 
 class Correlator:
@@ -72,9 +52,14 @@ class Correlator:
         store: IncidentStore,
         out: Outputs,
         symptoms: NamePrior | None = None,
+        link_model: LinkScorer | None = None,
     ) -> None:
         self.cfg = cfg
         self.symptoms = symptoms
+        self.links = LinkFinder(cfg, topology, store, symptoms)
+        self.link_model = link_model
+        self.recorder: Recorder | None = None
+        self._alert_id = ""
         self.icfg = icfg
         self.topology = topology
         self.store = store
@@ -158,7 +143,8 @@ class Correlator:
             flapping=state.flapping,
             chronic=state.chronic,
         )
-        member.symptom = self._dependency_alerting(member)
+        member.symptom = self.links.dependency_alerting(member)
+        self._alert_id = alert.id
         best, explained = self._choose(member)
         if not member.chronic:
             entity = member.service or member.resource or member.node or ""
@@ -212,19 +198,29 @@ class Correlator:
         explained: list[Incident] = []
         candidates = self._candidates(member)
         burst = self._same_check_burst(member, candidates)
+        model, links = self.link_model, self.links
         for inc in candidates:
-            link = self._link(member, inc)
+            ev = links.find(member, inc)
             if inc in burst:
-                link.offer(self.cfg.same_name, 0.0, "same check")
-                link.explains = True
-            if member.chronic and not link.kind.startswith("same check"):
-                link.strength *= self.cfg.chronic_factor
-            if link.strength < self.cfg.min_relation:
+                ev.offer("check", 0.0, None)
+                ev.explains = True
+            if not ev:
                 continue
-            link.score *= self._origin_factor(member, inc)
-            if link.explains:
+            if model is not None or self.recorder is not None:
+                features = links.features(member, inc, ev)
+                if self.recorder is not None:
+                    self.recorder(self._alert_id, member, inc, features)
+            if model is not None:
+                score = model.score(features)
+                if score < model.threshold:
+                    continue
+            else:
+                strength, score = links.heuristic_score(member, inc, ev)
+                if strength < self.cfg.min_relation:
+                    continue
+            if ev.explains:
                 explained.append(inc)
-            key = (link.score, inc.last_onset, inc.seq)
+            key = (score, inc.last_onset, inc.seq)
             if key > best_key:
                 best, best_key = inc, key
         return best, explained
@@ -260,142 +256,6 @@ class Correlator:
             starts.popleft()
         before = {e for t, e in starts if t < m.onset - c.content_window_s}
         return len(before) > c.content_min_services
-
-    def _link(self, m: Member, inc: Incident) -> _Link:
-        """How `m` relates to the members of `inc`. Every relation is to one member whose
-        onset is close in time, in the order cause and symptom imply: a caller (symptom)
-        starts after the callee it depends on, a possible root before what it explains."""
-        c = self.cfg
-        link = _Link(c.window_s, c.chronic_factor)
-        t = m.onset
-        if t > inc.start + c.max_age_s or t < inc.start - c.window_s:
-            return link
-        # A cause-like alert with nothing below it alerting, on an entity whose member was
-        # only a symptom of something else, is more likely a new problem there.
-        new_root = (
-            not m.symptom and self._symptom_likeness(m.name) < 0.5 and not self._below_firing(m)
-        )
-        if m.resource:
-            # The same resource links within the window, or later as the outage its firing
-            # warnings announced; an old member links weakly, so a fresh relation elsewhere
-            # explains better.
-            for y in inc.resource_members.get(m.resource, ()):
-                gap = abs(t - y.onset)
-                if gap <= c.window_s or self._escalates(m, y, gap):
-                    weight = c.same_resource * (c.new_root_factor if new_root and y.symptom else 1)
-                    link.offer(weight, gap, "same resource", y)
-        if m.service:
-            # Replicas of one service fail together: members link when they start within
-            # service_gap_s, or as a precursor does on the same resource.
-            for y in inc.service_members.get(m.service, ()):
-                gap = abs(t - y.onset)
-                if gap <= c.service_gap_s or self._escalates(m, y, gap):
-                    weight = c.same_service * (c.new_root_factor if new_root and y.symptom else 1)
-                    link.offer(weight, gap, "same service", y)
-        if m.node:
-            # Two resources on one node link weakly (nodes host many things); the node's own
-            # alert links strongly to what runs on it.
-            node_alert = m.resource == m.node
-            for y in inc.node_members.get(m.node, ()):
-                gap = abs(t - y.onset)
-                if gap <= c.node_window_s:
-                    about_node = node_alert or y.resource == m.node
-                    link.offer(c.node_alert if about_node else c.shared_node, gap, "same node", y)
-                    if node_alert and t <= inc.start + c.root_slack_s:
-                        link.explains = True
-        if m.service and inc.service_members:
-            self._topology_links(m, inc, link)
-        return link
-
-    def _symptom_likeness(self, name: str) -> float:
-        return self.symptoms.predict_one(name) if self.symptoms is not None else 0.5
-
-    def _below_firing(self, m: Member) -> bool:
-        """Is an alert on a service that m's service depends on firing right now?"""
-        if not m.service:
-            return False
-        for svc in self.topology.downstream(m.service, 1):
-            for inc in self.store.by_service.get(svc, ()):
-                if any(y.firing for y in inc.service_members.get(svc, ())):
-                    return True
-        return False
-
-    def _symptom_weight(self, name: str) -> float:
-        """Scale for a link that makes an alert of this name a symptom of another."""
-        if self.symptoms is None:
-            return 1.0
-        floor = self.cfg.symptom_floor
-        return floor + (1.0 - floor) * self.symptoms.predict_one(name)
-
-    def _escalates(self, m: Member, y: Member, gap: float) -> bool:
-        """m is the worse alert that y, still firing, announced (a precursor and its outage),
-        rather than a second unrelated alert on a noisy entity. A precursor starts on its own:
-        a member that was itself a symptom of something below announces nothing."""
-        return (
-            y.firing
-            and not y.symptom
-            and m.severity > y.severity
-            and gap <= self.cfg.precursor_window_s
-        )
-
-    def _origin_factor(self, m: Member, inc: Incident) -> float:
-        """How well the incident's origin explains `m`: 1 at the origin itself, less for each
-        dependency hop up from it, least when the origin cannot reach m at all. Between two
-        incidents that both touch m's neighbourhood, the one whose origin lies below m wins."""
-        c = self.cfg
-        origins = inc.origins(c.root_slack_s)
-        if m.service in origins or m.node in origins:
-            return 1.0
-        if m.service:
-            below = self.topology.downstream(m.service, c.origin_hops)
-            hops = min((below[o] for o in origins if o in below), default=0)
-            if hops:
-                return 1.0 - c.origin_hop_penalty * (hops - 1)
-        return c.unexplained_factor
-
-    def _cause_weight(self, cause: int) -> float:
-        """A warning or info rarely breaks what calls it (noise most often is one)."""
-        return 1.0 if cause >= SEVERITY_RANK["minor"] else self.cfg.weak_cause_factor
-
-    def _dependency_alerting(self, m: Member) -> bool:
-        """Does something m's service calls alert, starting shortly before m?"""
-        if not m.service:
-            return False
-        c = self.cfg
-        for svc in self.topology.downstream(m.service, 1):
-            for inc in self.store.by_service.get(svc, ()):
-                for y in inc.service_members.get(svc, ()):
-                    if -c.link_slack_s <= m.onset - y.onset <= c.window_s:
-                        return True
-        return False
-
-    def _topology_links(self, m: Member, inc: Incident, link: _Link) -> None:
-        c, topo = self.cfg, self.topology
-        assert m.service is not None
-        t = m.onset
-        members = inc.service_members
-        # m calls these services: m would be a symptom, starting after the member it links
-        # to. Symptom-like names and real failures (not warnings) as the cause weigh most.
-        as_symptom = self._symptom_weight(m.name)
-        for svc, hops in topo.downstream(m.service, c.max_hops).items():
-            for y in members.get(svc, ()):
-                lag = t - y.onset
-                if -c.link_slack_s <= lag <= c.window_s:
-                    cause = self._cause_weight(y.severity)
-                    weight = c.hop_weight(hops) * as_symptom * cause
-                    link.offer(weight, abs(lag), f"calls {svc}", y)
-        # These services call m: m may be their root, starting before them. It explains the
-        # incident (a merge candidate) only if it started no later than the incident did.
-        root_like = t <= inc.start + c.root_slack_s
-        for svc, hops in topo.upstream(m.service, c.max_hops).items():
-            for y in members.get(svc, ()):
-                lead = y.onset - t
-                if -c.link_slack_s <= lead <= c.window_s:
-                    cause = self._cause_weight(m.severity)
-                    weight = c.hop_weight(hops) * self._symptom_weight(y.name) * cause
-                    link.offer(weight, abs(lead), f"called by {svc}", y)
-                    if root_like and y.onset <= inc.start + c.root_slack_s:
-                        link.explains = True
 
     def _merge(self, incidents: list[Incident]) -> Incident:
         survivor = min(incidents, key=lambda i: i.seq)

@@ -17,10 +17,11 @@ from typing import Any, Protocol
 
 from pipeline.changes import ChangeIndex
 from pipeline.config import Config
-from pipeline.correlator import Correlator, NamePrior
+from pipeline.correlator import Correlator, LinkScorer
 from pipeline.dedup import Deduplicator, Outcome
 from pipeline.incidents import OPEN, Incident
 from pipeline.lifecycle import Lifecycle
+from pipeline.links import NamePrior
 from pipeline.outputs import Outputs, Suppressed
 from pipeline.records import Alert, Change, RecordError
 from pipeline.silences import Inhibitor, Silencer, match_labels
@@ -63,6 +64,7 @@ class Pipeline:
         enrichers: Sequence[Enricher] = (),
         observers: Sequence[Observer] = (),
         symptoms: NamePrior | None = None,
+        link_model: LinkScorer | None = None,
     ) -> None:
         self.config = config
         self.topology = topology if topology is not None else Topology()
@@ -72,7 +74,13 @@ class Pipeline:
         self.silencer = Silencer(config.silences)
         self.inhibitor = Inhibitor(config.inhibit_rules)
         self.correlator = Correlator(
-            config.correlation, config.incidents, self.topology, self.store, self.out, symptoms
+            config.correlation,
+            config.incidents,
+            self.topology,
+            self.store,
+            self.out,
+            symptoms,
+            link_model,
         )
         self.lifecycle = Lifecycle(config.incidents, config.correlation, self.store, self.out)
         self.changes = (
