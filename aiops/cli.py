@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from aiops.errors import UsageError
 
 # Command modules in the order `aiops --help` lists them.
-COMMANDS: tuple[str, ...] = ("demo", "replay", "generate", "evaluate", "bench")
+COMMANDS: tuple[str, ...] = (
+    "demo",
+    "replay",
+    "generate",
+    "evaluate",
+    "bench",
+    "train-links",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="aiops", description="AIOps event correlation and prediction pipeline")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        module = importlib.import_module(f"aiops.commands.{name}")
+        module = importlib.import_module(f"aiops.commands.{name.replace('-', '_')}")
         command = module.register(sub)
         command.set_defaults(handler=module.run)
     return parser

@@ -12,8 +12,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from aiops.wiring import build_pipeline
+from aiops.wiring import CONFIGURED, ConfiguredModel, build_pipeline
 from connectors.files import DeadLetter, OutputFiles, merge_streams, read_alerts, read_changes
+from models.linkmodel import LinkModel
 from pipeline.config import Config
 from pipeline.engine import Drained, Pipeline
 from pipeline.incidents import MERGED, Incident
@@ -81,10 +82,11 @@ def replay(
     changes: Path | None = None,
     progress: bool | None = None,
     on_drain: Callable[[Pipeline, int], object] | None = None,
+    link_model: LinkModel | ConfiguredModel | None = CONFIGURED,
 ) -> dict[str, Any]:
     """Run the pipeline over the files and write the outputs; returns the summary.
     `on_drain(pipeline, records_so_far)` is called at every periodic drain (benchmarks)."""
-    pipeline = build_pipeline(config, topology)
+    pipeline = build_pipeline(config, topology, link_model)
     started = time.perf_counter()
     total = alerts.stat().st_size + (changes.stat().st_size if changes else 0)
     bar = tqdm(

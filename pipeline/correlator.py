@@ -30,9 +30,10 @@ from pipeline.topology import Topology
 
 _FIRING = frozenset({Outcome.NEW, Outcome.REFIRE, Outcome.DUPLICATE, Outcome.UPDATE})
 
-# Called with (alert id, member, candidate incident, features) for every candidate weighed:
-# how the link model's training data is collected.
-Recorder = Callable[[str, Member, Incident, dict[str, float]], None]
+# Called with (alert id, member, candidate incident, features) for every candidate weighed,
+# then with (alert id, member, None, {}) once the member is placed: how the link model's
+# training data is collected.
+Recorder = Callable[[str, Member, Incident | None, dict[str, float]], None]
 
 
 class LinkScorer(Protocol):
@@ -151,12 +152,17 @@ class Correlator:
             self._name_starts.setdefault(member.name, deque()).append((member.onset, entity))
         if self.symptoms is not None:
             self.symptoms.learn_one(member.name, member.symptom)
+        merging = self.cfg.merge and member.severity >= self._merge_rank and explained
+        if merging and best is None:
+            best = min(explained, key=lambda i: i.seq)  # it roots them: join the oldest
         inc = best if best is not None else self.store.create(alert.id, onset)
+        if self.recorder is not None:
+            self.recorder(alert.id, member, None, {})
         inc.add_member(member, alert.id, t)
         self.store.index(inc, member)
         for orphan_id, orphan_time in self.store.orphans.pop(fp, ()):
             inc.fold(orphan_id, orphan_time)
-        if self.cfg.merge and member.severity >= self._merge_rank:
+        if merging:
             others = [e for e in explained if e is not inc]
             if others:
                 inc = self._merge([inc, *others])
@@ -196,6 +202,7 @@ class Correlator:
         best: Incident | None = None
         best_key = (0.0, 0.0, 0)
         explained: list[Incident] = []
+        accepted: list[Incident] = []
         candidates = self._candidates(member)
         burst = self._same_check_burst(member, candidates)
         model, links = self.link_model, self.links
@@ -210,19 +217,24 @@ class Correlator:
                 features = links.features(member, inc, ev)
                 if self.recorder is not None:
                     self.recorder(self._alert_id, member, inc, features)
+            strength, score = links.heuristic_score(member, inc, ev)
+            # An alert that could be the root of several incidents merges them (below),
+            # whatever the link model thinks of joining any one of them.
+            if ev.explains and strength >= self.cfg.min_relation:
+                explained.append(inc)
             if model is not None:
                 score = model.score(features)
                 if score < model.threshold:
                     continue
-            else:
-                strength, score = links.heuristic_score(member, inc, ev)
-                if strength < self.cfg.min_relation:
-                    continue
-            if ev.explains:
-                explained.append(inc)
+            elif strength < self.cfg.min_relation:
+                continue
+            accepted.append(inc)
             key = (score, inc.last_onset, inc.seq)
             if key > best_key:
                 best, best_key = inc, key
+        # Merge what the alert explains: several incidents at once, or one it also belongs to.
+        if len(explained) < 2:
+            explained = [inc for inc in explained if inc in accepted]
         return best, explained
 
     def _same_check_burst(self, m: Member, candidates: list[Incident]) -> set[Incident]:

@@ -59,8 +59,10 @@ class Evidence:
     via: dict[str, Member] = field(default_factory=dict)  # kind -> that member
     quality: dict[str, float] = field(default_factory=dict)
     explains: bool = False
+    count: int = 0  # relations found, over all members and kinds
 
     def offer(self, kind: str, gap: float, via: Member | None, quality: float = 1.0) -> None:
+        self.count += 1
         old = self.quality.get(kind)
         if old is None or quality > old:
             self.quality[kind] = quality
@@ -233,6 +235,9 @@ class LinkFinder:
         f["origin_unreached"] = 1.0 if hops is None else 0.0
         f["origin_hops"] = 0.0 if hops is None else min(hops, 5) / 5
         f["explains"] = 1.0 if ev.explains else 0.0
+        f["links"] = math.log1p(ev.count) / 3
+        f["linked_share"] = min(ev.count / len(inc.members), 1.0) if inc.members else 0.0
+        f["best_quality"] = max(ev.quality.values())
         return f
 
     def heuristic_score(self, m: Member, inc: Incident, ev: Evidence) -> tuple[float, float]:

@@ -11,7 +11,9 @@ import orjson
 from aiops.evaluation.grouping import Event, baselines, grouping_scores
 from aiops.evaluation.rootcause import rca_scores
 from aiops.replay import replay
+from aiops.wiring import CONFIGURED, ConfiguredModel
 from connectors.files import DeadLetter, InputError, iter_lines, load_topology, read_alerts
+from models.linkmodel import LinkModel
 from pipeline.config import Config
 
 
@@ -83,7 +85,11 @@ def score(scenario: Path, out_dir: Path) -> dict[str, Any]:
 
 
 def evaluate(
-    scenario: Path, out_dir: Path, config: Config, progress: bool | None = None
+    scenario: Path,
+    out_dir: Path,
+    config: Config,
+    progress: bool | None = None,
+    link_model: LinkModel | ConfiguredModel | None = CONFIGURED,
 ) -> dict[str, Any]:
     """Replay the scenario into `out_dir`, score it, and write `out_dir/evaluation.json`."""
     for name in ("alerts.jsonl", "topology.yaml", "truth.json"):
@@ -97,6 +103,7 @@ def evaluate(
         load_topology(scenario / "topology.yaml"),
         changes=changes if changes.is_file() else None,
         progress=progress,
+        link_model=link_model,
     )
     result = score(scenario, out_dir)
     result["events_per_second"] = summary["events_per_second"]

@@ -1,0 +1,41 @@
+"""`aiops train-links`: train the correlator's link model on generated scenarios."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from aiops.errors import UsageError
+from aiops.training.links import train
+from pipeline.config import ConfigError, load_config
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "train-links",
+        help="train the correlator's link model on generated scenarios",
+        description="Generate training scenarios (every profile, randomised parameters, seeds "
+        "from --seed), replay them recording every candidate link with its truth, fit a "
+        "logistic regression, and write it as JSON (point correlation.link_model at it).",
+    )
+    p.add_argument("--out", type=Path, required=True, help="model JSON to write")
+    p.add_argument("--per-profile", type=int, default=6, help="scenarios per profile")
+    p.add_argument("--seed", type=int, default=100, help="first training seed (>= 100)")
+    p.add_argument("--config", type=Path, help="config YAML overriding the defaults")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.seed < 100:
+        raise UsageError("--seed must be 100 or more (seeds below 100 are for evaluation)")
+    if args.per_profile < 1:
+        raise UsageError("--per-profile must be at least 1")
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    model = train(config, args.per_profile, args.seed, log=lambda m: print(m, file=sys.stderr))
+    model.save(args.out)
+    print(f"wrote {args.out}: threshold {model.threshold}, {len(model.weights)} features")
+    return 0

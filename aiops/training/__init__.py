@@ -1,0 +1,1 @@
+"""Offline training of the pipeline's learned parts on generated scenarios."""
