@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from aiops.errors import UsageError
 
 # Command modules in the order `aiops --help` lists them.
-COMMANDS: tuple[str, ...] = ("demo", "replay", "generate", "evaluate")
+COMMANDS: tuple[str, ...] = (
+    "demo",
+    "replay",
+    "generate",
+    "evaluate",
+    "forecast",
+    "backtest",
+)
 
 
 class _Parser(argparse.ArgumentParser):
