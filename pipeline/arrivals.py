@@ -101,3 +101,49 @@ def _lump_small_groups(labels: list[str], top: int | None) -> list[str]:
         return labels
     keep = {name for name, _ in Counter(labels).most_common(top)}
     return [name if name in keep else OTHER_GROUP for name in labels]
+
+
+class ArrivalStream:
+    """Arrival counts of a live feed of ticket updates, period by period.
+
+    Feed every update's ticket number and `opened_at` (epoch seconds) with the feed's clock
+    `now`; a period is closed, and its count of distinct new tickets returned, once `now` has
+    passed its end by `grace` seconds (updates of a new ticket follow its opening closely).
+    A ticket first seen after its period closed is counted in `late`, not lost silently.
+    Ticket numbers are remembered to count each ticket once (tens of MB per million tickets).
+    The closed counts are what an online forecaster learns one at a time (`learn_one`).
+    """
+
+    def __init__(self, freq: str, grace: float = 3600.0) -> None:
+        if freq not in FREQS:
+            raise ValueError(f"freq must be one of {', '.join(FREQS)}, not {freq!r}")
+        self.step = int(FREQS[freq].total_seconds())
+        self.grace = grace
+        self.seen: set[str] = set()
+        self.open: Counter[int] = Counter()  # period start (epoch s) -> new tickets so far
+        self.closed_until: int | None = None  # periods starting before this are closed
+        self.late = 0
+
+    def add(self, number: str, opened_at: float, now: float) -> list[tuple[pd.Timestamp, int]]:
+        """Take one update; return the (period start, count) of every period it closes."""
+        if number not in self.seen:
+            self.seen.add(number)
+            period = int(opened_at) // self.step * self.step
+            if self.closed_until is not None and period < self.closed_until:
+                self.late += 1
+            else:
+                self.open[period] += 1
+        return self._close(now)
+
+    def _close(self, now: float) -> list[tuple[pd.Timestamp, int]]:
+        horizon = int(now - self.grace) // self.step * self.step  # periods before are over
+        if self.closed_until is None:
+            if not self.open:
+                return []
+            self.closed_until = min(self.open)
+        closed = []
+        while self.closed_until + self.step <= horizon:
+            start = self.closed_until
+            closed.append((to_timestamp(start), self.open.pop(start, 0)))
+            self.closed_until += self.step
+        return closed
