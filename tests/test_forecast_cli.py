@@ -161,3 +161,14 @@ def test_backtest_prints_every_model_per_origin(
         assert mase > 0 and 0 <= smape <= 200 and 0 <= cover <= 1
     chosen = next(line for line in out if "chosen:" in line).split()[-1]
     assert chosen in ("calendar", "online", "snaive")
+
+
+def test_unwritable_output_fails_before_any_work(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "absent" / "fc.csv"
+    code = run("forecast", "--tickets", str(export), "--freq", "D", "--horizon", "3",
+               "--out", str(out), "--no-progress")  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no directory" in err and "periods" not in err  # nothing was loaded

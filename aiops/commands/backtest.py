@@ -25,6 +25,7 @@ from aiops.forecasting.inputs import (
     positive_int,
     say,
 )
+from aiops.forecasting.outputs import check_writable
 from models.forecasters import season_length
 from pipeline.times import format_time
 
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Fit every candidate model at each of the last K weekly origins on the "
         "data before it, forecast the periods after it, and print per origin MASE (scaled by "
         "the seasonal naive error of the training data), sMAPE and the share of actuals inside "
-        "the 80%% interval, then the averages and the model `forecast --model auto` would "
+        "the 80% interval, then the averages and the model `forecast --model auto` would "
         "choose. statsforecast's AutoETS runs beside them for daily data when installed.",
     )
     add_ticket_options(p)
@@ -68,6 +69,7 @@ def _print_table(series: str, scores: list[Score]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_writable(args.dead_letters)
     calendar = calendar_from(args)
     history = load_history(args, by=args.by, top=args.top if args.by else None)
     horizon = args.horizon or season_length(args.freq)

@@ -15,7 +15,7 @@ from aiops.forecasting.inputs import (
     pick_model,
     positive_int,
 )
-from aiops.forecasting.outputs import atomic_paths, plot_path
+from aiops.forecasting.outputs import atomic_paths, check_writable, plot_path
 from aiops.forecasting.staffing import (
     DEFAULT_EFFORT,
     PlanSettings,
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="staffing plan per hour and shift from the hourly forecast (Erlang C)",
         description="Forecast hourly arrivals, turn them into workload with the handling "
         "effort per priority, and compute with Erlang C the agents needed each hour for the "
-        "service-level target, for the forecast and for its 80%% upper bound. Writes PLAN.csv "
+        "service-level target, for the forecast and for its 80% upper bound. Writes PLAN.csv "
         "and PLAN.png; prints the staff per shift.",
     )
     add_ticket_options(p, freqs="H")
@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         effort = parse_effort(args.effort)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    check_writable(args.out, args.dead_letters)
     calendar = calendar_from(args)
     history = load_history(args, by="priority")
     total = history.counts.sum(axis=1)

@@ -20,7 +20,7 @@ from aiops.forecasting.inputs import (
     pick_model,
     positive_int,
 )
-from aiops.forecasting.outputs import atomic_paths, plot_path
+from aiops.forecasting.outputs import atomic_paths, check_writable, plot_path
 from pipeline.arrivals import FREQS
 from pipeline.times import format_time
 
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="forecast ticket arrivals per hour or day, with 80%% intervals",
         description="Forecast ticket arrivals (distinct numbers by opened_at) for the N periods "
         "after the last complete one in the export. Writes timestamp,series,yhat,yhat_lower,"
-        "yhat_upper (bounds of an 80%% interval) and a PNG chart beside the CSV.",
+        "yhat_upper (bounds of an 80% interval) and a PNG chart beside the CSV.",
     )
     add_ticket_options(p)
     p.add_argument("--horizon", type=positive_int, required=True, metavar="N", help="periods ahead")
@@ -62,6 +62,7 @@ def forecast_frame(forecasts: list[SeriesForecast]) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_writable(args.out, args.dead_letters)
     calendar = calendar_from(args)
     history = load_history(args, by=args.by, top=args.top if args.by else None)
     model = pick_model(args, history, calendar, args.horizon)

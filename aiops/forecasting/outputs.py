@@ -15,12 +15,21 @@ def _temp(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp")
 
 
+def check_writable(*paths: Path | None) -> None:
+    """Fail before any work if an output could not be written where asked."""
+    for path in paths:
+        if path is None:
+            continue
+        if not path.parent.is_dir():
+            raise UsageError(f"cannot write {path}: no directory {path.parent}")
+        if path.is_dir():
+            raise UsageError(f"cannot write {path}: it is a directory")
+
+
 @contextmanager
 def atomic_paths(*paths: Path) -> Iterator[list[Path]]:
     """Yield temporary paths to write; on success rename them onto `paths`, else remove them."""
-    for path in paths:
-        if not path.parent.is_dir():
-            raise UsageError(f"cannot write {path}: no directory {path.parent}")
+    check_writable(*paths)
     temps = [_temp(p) for p in paths]
     try:
         yield temps
