@@ -26,6 +26,7 @@ def plot_forecasts(
 ) -> None:
     """One panel per series (the busiest `MAX_PANELS`): recent history, forecast, interval."""
     shown = forecasts[:MAX_PANELS]
+    per = "hour" if step < pd.Timedelta(days=1) else "day"
     fig, axes = plt.subplots(len(shown), 1, figsize=(11, 2.8 * len(shown)), squeeze=False)
     for ax, fc in zip(axes[:, 0], shown, strict=True):
         history = _recent(counts[fc.series], step)
@@ -34,7 +35,7 @@ def plot_forecasts(
         ax.fill_between(
             fc.index, fc.lower, fc.upper, color="tab:blue", alpha=0.2, label="80 % interval"
         )
-        ax.set_title(f"tickets opened per period: {fc.series}", loc="left", fontsize=10)
+        ax.set_title(f"tickets opened per {per}: {fc.series}", loc="left", fontsize=10)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     axes[0, 0].legend(loc="upper left", fontsize=8)
