@@ -22,6 +22,9 @@ COMMANDS: tuple[str, ...] = (
     "evaluate",
     "bench",
     "train-links",
+    "forecast",
+    "backtest",
+    "capacity",
 )
 
 

@@ -1,0 +1,1 @@
+"""Ticket volume forecasting and staffing: model choice by backtest, intervals, plots."""
