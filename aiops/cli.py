@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from aiops.errors import UsageError
 
 # Command modules in the order `aiops --help` lists them.
-COMMANDS: tuple[str, ...] = ("demo", "replay", "generate", "evaluate")
+COMMANDS: tuple[str, ...] = ("demo", "replay", "generate", "evaluate", "anomalies", "nab")
 
 
 class _Parser(argparse.ArgumentParser):

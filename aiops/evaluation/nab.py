@@ -37,9 +37,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from connectors.files import InputError
 from connectors.metrics import Series, load_series
@@ -263,3 +265,23 @@ def load_corpus(root: Path) -> list[LabelledSeries]:
             raise InputError(f"{labels_path}: bad window for {name}: {exc}") from None
         corpus.append(LabelledSeries(name, series, windows))
     return corpus
+
+
+class OnlineScorer(Protocol):
+    def score_and_learn(self, y: float, t: float) -> float: ...
+
+
+def run_detector(
+    factory: Callable[[], OnlineScorer], corpus: Sequence[LabelledSeries]
+) -> tuple[list[list[float]], float]:
+    """Scores of a fresh detector per file, point by point, and the CPU seconds it took."""
+    all_scores = []
+    cpu = 0.0
+    for item in corpus:
+        detector = factory()
+        step = detector.score_and_learn
+        started = time.process_time()
+        scores = [step(y, t) for t, y in zip(item.series.times, item.series.values, strict=True)]
+        cpu += time.process_time() - started
+        all_scores.append(scores)
+    return all_scores, cpu
