@@ -25,7 +25,8 @@ high at its start and again only if it gets worse, which is also what an operato
 
 Strictly no look-ahead: `score_one` reads only state built from earlier points, `learn_one`
 then adds the point. Memories are bounded, so a series that drifts (level or scale) is judged
-against its recent months, and every view is in units of its own spread.
+against its last `memory` points (five weeks of 5-minute samples), and every view is in units
+of its own spread.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class SeriesAnomalyDetector:
     onset_half_life: points for the recent-surprise reference to halve.
     warmup: points learned before anything is scored.
     seasonal: whether to look for daily/weekly seasonality at all.
+    gap_factor: a step over more than this many usual intervals is a gap, not a step.
     """
 
     def __init__(

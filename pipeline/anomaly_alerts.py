@@ -7,6 +7,10 @@ episode, and resolves only after `clear_after` samples in a row that look normal
 below `clear_at` and, when the detector gave its expected range at the start, a value back
 inside it. A level that stays shifted therefore stays firing rather than flapping.
 
+The default `fire_at` (0.8) is stricter than the threshold that maximises the NAB score (about
+0.56, see `aiops nab`): NAB charges a false positive a tenth of a missed anomaly, and a pager
+should be quieter than that.
+
 `SaturationPredicted` works the same way on the time to the series' limit: it fires when the
 limit is less than `saturation_horizon_s` away and resolves when it is no longer in sight.
 """
@@ -66,8 +70,8 @@ class AnomalyAlerter:
     def __init__(
         self,
         *,
-        fire_at: float = 0.5,
-        clear_at: float = 0.2,
+        fire_at: float = 0.8,
+        clear_at: float = 0.3,
         clear_after: int = 6,
         saturation_horizon_s: float = 6 * 3600.0,
     ) -> None:
