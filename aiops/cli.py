@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "backtest",
     "capacity",
 )
+COMMANDS: tuple[str, ...] = ("demo", "replay", "generate", "evaluate", "anomalies", "nab")
 
 
 class _Parser(argparse.ArgumentParser):

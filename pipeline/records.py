@@ -1,4 +1,4 @@
-"""Canonical input records and their validation (CONTRACT.md §1).
+"""Canonical input records and their validation (CONTRACT.md §1, and metric samples of §3).
 
 Every connector, whatever format it reads, ends in these constructors, so a record is checked
 in exactly one place. A record that fails raises `RecordError` with a reason fit for a dead
@@ -7,10 +7,11 @@ letter.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.times import TimeError, parse_time
+from pipeline.times import TimeError, format_time, parse_time
 
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "minor": 2, "major": 3, "critical": 4}
 SEVERITIES = tuple(SEVERITY_RANK)
@@ -180,3 +181,63 @@ def change_from_dict(record: Any) -> Change:
     if change.service is None and change.resource is None:
         raise RecordError("a change needs 'service' or 'resource'")
     return change
+
+
+@dataclass(slots=True)
+class MetricSample:
+    """One observation of one metric series (the `aiops.metrics` topic shape):
+    `{"time", "service", "resource", "metric", "value"}`.
+
+    A series is identified by (service, resource, metric); `value` is a finite float.
+    """
+
+    time: float
+    metric: str
+    value: float
+    service: str | None = None
+    resource: str | None = None
+
+    @property
+    def series_key(self) -> tuple[str, str, str]:
+        return (self.service or "", self.resource or "", self.metric)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time": format_time(self.time),
+            "service": self.service,
+            "resource": self.resource,
+            "metric": self.metric,
+            "value": self.value,
+        }
+
+
+def metric_value(value: Any) -> float:
+    """A sample value as a finite float; numeric strings are accepted (Prometheus sends
+    values as strings), NaN and infinities are not."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise RecordError(f"'value' must be a number, got {type(value).__name__}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise RecordError(f"'value' is not a number: {value!r}") from None
+    if not math.isfinite(number):
+        raise RecordError(f"'value' must be finite, got {value!r}")
+    return number
+
+
+def metric_from_dict(record: Any) -> MetricSample:
+    """Validate a canonical metric sample (the `aiops.metrics` topic, CONTRACT.md §3)."""
+    if not isinstance(record, dict):
+        raise RecordError(f"a metric sample must be a JSON object, got {type(record).__name__}")
+    if record.get("value") is None:
+        raise RecordError("missing required field 'value'")
+    sample = MetricSample(
+        time=_time(record),
+        metric=_req_str(record, "metric"),
+        value=metric_value(record["value"]),
+        service=_opt_str(record, "service"),
+        resource=_opt_str(record, "resource"),
+    )
+    if sample.service is None and sample.resource is None:
+        raise RecordError("a metric sample needs 'service' or 'resource'")
+    return sample

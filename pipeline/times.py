@@ -52,6 +52,27 @@ def _parse_number(text: str) -> float:
         raise TimeError(f"unreadable time {text!r}") from None
 
 
+def parse_time_assume_utc(value: object) -> float:
+    """Like `parse_time`, but an ISO 8601 text without a zone is read as UTC.
+
+    Only for sources whose convention is zone-less UTC, such as metric series in the NAB
+    layout (`2013-07-04 00:00:00`) and NAB's label files; event records keep requiring a zone.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            float(text)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                raise TimeError(f"unreadable time {text!r}") from None
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            return parse_time(parsed.timestamp())
+    return parse_time(value)
+
+
 def format_time(ts: float | None) -> str | None:
     """ISO 8601 UTC with `Z`; milliseconds (rounded) only when the time has a fraction."""
     if ts is None:
