@@ -25,8 +25,9 @@ COMMANDS: tuple[str, ...] = (
     "forecast",
     "backtest",
     "capacity",
+    "anomalies",
+    "nab",
 )
-COMMANDS: tuple[str, ...] = ("demo", "replay", "generate", "evaluate", "anomalies", "nab")
 
 
 class _Parser(argparse.ArgumentParser):
