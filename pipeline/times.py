@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 # Bounds that catch epoch milliseconds or garbage passed as epoch seconds.
 _MIN_EPOCH = 0.0
