@@ -52,7 +52,7 @@ class HolidayCalendar:
 
     def effective_weekday(self, index: pd.DatetimeIndex) -> np.ndarray:
         """Monday=0 … Sunday=6, with holidays counted as Sundays."""
-        return np.where(self.holidays_mask(index), SUNDAY, index.dayofweek).astype(int)
+        return np.where(self.holidays_mask(index), SUNDAY, index.day_of_week).astype(int)
 
 
 def validate_country(country: str | None) -> None:

@@ -206,15 +206,22 @@ class Correlator:
         candidates = self._candidates(member)
         burst = self._same_check_burst(member, candidates)
         model, links = self.link_model, self.links
+        evidence = []
         for inc in candidates:
             ev = links.find(member, inc)
             if inc in burst:
                 ev.offer("check", 0.0, None)
                 ev.explains = True
-            if not ev:
-                continue
+            if ev:
+                evidence.append((inc, ev))
+        # How crowded the choice is: in an alert storm, many incidents touch one alert.
+        crowd = len(evidence)
+        top = max((max(ev.quality.values()) for _, ev in evidence), default=0.0)
+        for inc, ev in evidence:
             if model is not None or self.recorder is not None:
                 features = links.features(member, inc, ev)
+                features["crowd"] = min(crowd - 1, 5) / 5
+                features["top_quality"] = 1.0 if max(ev.quality.values()) >= top else 0.0
                 if self.recorder is not None:
                     self.recorder(self._alert_id, member, inc, features)
             strength, score = links.heuristic_score(member, inc, ev)

@@ -28,7 +28,7 @@ def write_export(path: Path, bad_rows: bool = True) -> Path:
     number = 0
     for day in range(DAYS):
         date = START + pd.Timedelta(days=day)
-        for _ in range(rng.poisson(WEEKDAY_RATE[date.dayofweek])):
+        for _ in range(rng.poisson(WEEKDAY_RATE[date.day_of_week])):
             number += 1
             opened = date + pd.Timedelta(minutes=int(rng.integers(7 * 60, 19 * 60)))
             prio = PRIORITIES[number % len(PRIORITIES)]
@@ -74,8 +74,8 @@ def test_daily_forecast_file_shape_and_plot(export: Path, tmp_path: Path) -> Non
     assert frame["timestamp"].str.endswith("Z").all()
     assert ((frame["yhat_lower"] <= frame["yhat"]) & (frame["yhat"] <= frame["yhat_upper"])).all()
     # weekdays forecast far above weekends, as in the data
-    weekday = frame.loc[times.dt.dayofweek < 5, "yhat"].mean()
-    assert weekday > 4 * frame.loc[times.dt.dayofweek >= 5, "yhat"].mean()
+    weekday = frame.loc[times.dt.day_of_week < 5, "yhat"].mean()
+    assert weekday > 4 * frame.loc[times.dt.day_of_week >= 5, "yhat"].mean()
     assert (tmp_path / "fc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fc.csv", "fc.png"]
 

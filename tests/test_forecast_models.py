@@ -56,7 +56,7 @@ def test_calendar_model_leaves_out_anomalous_days() -> None:
 def test_hourly_calendar_model_learns_office_hours() -> None:
     rng = np.random.default_rng(3)
     index = pd.date_range("2024-02-05", periods=24 * 7 * 8, freq="h")
-    office = (index.hour >= 8) & (index.hour < 18) & (index.dayofweek < 5)
+    office = (index.hour >= 8) & (index.hour < 18) & (index.day_of_week < 5)
     y = pd.Series(rng.poisson(np.where(office, 30.0, 2.0)).astype(float), index=index)
     pred = (
         CalendarPoisson(HolidayCalendar(None), "H")
