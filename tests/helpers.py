@@ -72,8 +72,14 @@ SHOP = {
 }
 
 
-def pipeline(doc: dict[str, Any] | None = None, **overrides: Any) -> Pipeline:
-    return build_pipeline(load_config(overrides=overrides or None), topology(doc or SHOP))
+def pipeline(
+    doc: dict[str, Any] | None = None, *, link_model: Any = None, **overrides: Any
+) -> Pipeline:
+    """A pipeline over the SHOP topology. Correlation uses the hand-weighted link score unless
+    a link model is given (`aiops.wiring.CONFIGURED` for the shipped one): the mechanics
+    tests pin exact rules; tests/test_link_model.py covers the learned model."""
+    config = load_config(overrides=overrides or None)
+    return build_pipeline(config, topology(doc or SHOP), link_model)
 
 
 def run(p: Pipeline, records: list[Alert | Change], finish: bool = False) -> dict[str, dict]:

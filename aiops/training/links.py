@@ -42,9 +42,9 @@ Row = tuple[dict[str, float], int]
 
 def _variant(profile: str, rng: random.Random) -> dict[str, Any]:
     """Random but plausible departures from a profile's parameters."""
-    lo = rng.choice((5.0, 15.0, 30.0, 60.0, 120.0))
+    lo = rng.choice((5.0, 15.0, 30.0, 60.0))
     over: dict[str, Any] = {
-        "hop_delay": (lo, lo + rng.choice((60.0, 165.0, 300.0, 480.0))),
+        "hop_delay": (lo, lo + rng.choice((60.0, 165.0, 300.0))),
         "resource_names": rng.choice(("ordinal", "k8s")),
         "silent_root_share": rng.choice((0.0, 0.08, 0.2)),
         "max_delay": rng.choice((15.0, 45.0, 90.0, 180.0)),

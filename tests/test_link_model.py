@@ -1,0 +1,85 @@
+"""The learned link model: its file, its scores, and the pipeline using it."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from aiops.scenarios import generate, profile_params, write_scenario
+from aiops.training.links import collect, fit
+from aiops.wiring import CONFIGURED, configured_link_model
+from config import default_path
+from models.linkmodel import LinkModel
+from pipeline.config import ConfigError, load_config
+from tests.helpers import alert, groups, pipeline, run
+
+
+def shipped() -> LinkModel:
+    model = configured_link_model(load_config())
+    assert model is not None
+    return model
+
+
+def test_the_shipped_model_loads_and_scores_in_range():
+    model = shipped()
+    assert 0 < model.threshold < 1 and len(model.weights) > 20
+    assert model.meta["command"].startswith("aiops train-links")
+    for features in ({}, {"has_resource": 1.0, "close_resource": 1.0}, {"has_node": 1.0}):
+        assert 0.0 <= model.score(features) <= 1.0
+    # Evidence of the same resource a moment apart beats no evidence at all.
+    assert model.score({"has_resource": 1.0, "close_resource": 1.0, "best_quality": 1.0}) > (
+        model.score({})
+    )
+
+
+def test_a_bad_model_file_is_a_config_error(tmp_path: Path):
+    bad = tmp_path / "m.json"
+    bad.write_text(json.dumps({"kind": "forest", "weights": {}}))
+    with pytest.raises(ConfigError, match="logistic-regression"):
+        configured_link_model(load_config(overrides={"correlation": {"link_model": str(bad)}}))
+    bad.write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot read link model"):
+        configured_link_model(load_config(overrides={"correlation": {"link_model": str(bad)}}))
+
+
+def test_model_round_trips_through_json(tmp_path: Path):
+    model = LinkModel({"a": 1.5, "b": -2.0}, bias=0.25, threshold=0.4, meta={"x": 1})
+    path = tmp_path / "m.json"
+    model.save(path)
+    again = LinkModel.load(path)
+    assert again == model
+    assert again.score({"a": 1.0}) == pytest.approx(1 / (1 + math.exp(-1.75)))
+
+
+def test_the_shipped_model_groups_a_cascade_and_keeps_unrelated_faults_apart():
+    p = pipeline(link_model=CONFIGURED)
+    incs = run(
+        p,
+        [
+            alert("db", 0, "DBConnectionsExhausted", "payments-db", severity="critical"),
+            alert("rdb", 5, "DBDown", "reports-db", severity="critical"),
+            alert("pay", 40, "HighLatency", "payments", "payments-1"),
+            alert("pay2", 45, "HighLatency", "payments", "payments-2"),
+            alert("rep", 50, "HighErrorRate", "reports", "reports-1"),
+            alert("co", 90, "UpstreamTimeouts", "checkout", "checkout-1"),
+        ],
+    )
+    assert groups(incs) == [{"db", "pay", "pay2", "co"}, {"rdb", "rep"}]
+
+
+def test_training_collects_labelled_links_and_fits(tmp_path: Path):
+    scenario = tmp_path / "s"
+    write_scenario(generate(profile_params("small"), 1001, "small"), scenario)
+    rows = collect(scenario, load_config(), None)
+    labels = {label for _, label in rows}
+    assert labels == {0, 1}  # both joins that are right and joins that are wrong occur
+    assert all(math.isfinite(v) for features, _ in rows for v in features.values())
+    model = fit(rows, {"trained_on": "test"})
+    positives = [model.score(f) for f, y in rows if y]
+    negatives = [model.score(f) for f, y in rows if not y]
+    assert sum(positives) / len(positives) > sum(negatives) / len(negatives)
+
+
+def test_default_config_points_at_the_shipped_model():
+    assert (default_path().parent / load_config().correlation.link_model).is_file()
