@@ -22,7 +22,7 @@ from typing import Protocol
 from pipeline.config import CorrelationConfig, IncidentConfig
 from pipeline.dedup import AlertState, Outcome
 from pipeline.incidents import MERGED, OPEN, PENDING, RESOLVED, Incident, Member
-from pipeline.links import LinkFinder, NamePrior
+from pipeline.links import Evidence, LinkFinder, NamePrior
 from pipeline.outputs import Outputs
 from pipeline.records import SEVERITY_RANK, Alert
 from pipeline.store import IncidentStore
@@ -182,12 +182,18 @@ class Correlator:
         store, topo, hops = self.store, self.topology, self.cfg.max_hops
         found: set[Incident] = set()
         if member.service:
+            found.update(store.by_service.get(member.service, ()))
+            # Neighbours link only through members started within the window: skip incidents
+            # that have had no new alert for longer (the common case in a long stream).
+            recent = member.onset - self.cfg.window_s - self.cfg.link_slack_s
+            by_service = store.by_service
             for svc in (
-                member.service,
                 *topo.downstream(member.service, hops),
                 *topo.upstream(member.service, hops),
             ):
-                found.update(store.by_service.get(svc, ()))
+                for inc in by_service.get(svc, ()):
+                    if inc.last_onset >= recent:
+                        found.add(inc)
         if member.resource:
             found.update(store.by_resource.get(member.resource, ()))
         if member.node:
@@ -210,6 +216,7 @@ class Correlator:
         for inc in candidates:
             ev = links.find(member, inc)
             if inc in burst:
+                ev = ev or Evidence()  # never touch the shared empty evidence
                 ev.offer("check", 0.0, None)
                 ev.explains = True
             if ev:

@@ -74,6 +74,9 @@ class Evidence:
         return bool(self.gaps)
 
 
+_NONE = Evidence()  # shared empty evidence for incidents out of reach (never offered to)
+
+
 class LinkFinder:
     """Finds the evidence between a new member and a live incident, and describes it."""
 
@@ -92,10 +95,10 @@ class LinkFinder:
     # ---- evidence ---------------------------------------------------------------------------
     def find(self, m: Member, inc: Incident) -> Evidence:
         c = self.cfg
-        ev = Evidence()
         t = m.onset
         if t > inc.start + c.max_age_s or t < inc.start - c.window_s:
-            return ev
+            return _NONE
+        ev = Evidence()
         close = self._closeness
         if m.resource:
             for y in inc.resource_members.get(m.resource, ()):
