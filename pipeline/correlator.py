@@ -80,26 +80,27 @@ class Correlator:
         t = alert.time
         assert t is not None
         inc = self.store.by_fp.get(fp)
+        firing = outcome in _FIRING
+        member = inc.members[fp] if inc is not None else None
         version = inc.version if inc is not None else -1
-        if inc is not None and outcome in _FIRING:
-            member = inc.members[fp]
-            if not member.firing and t - member.status_time > self.cfg.window_s:
-                # Fires again long after it resolved: a new problem may have hit the same
-                # check, so it is placed afresh instead of reopening the old incident.
-                inc = None
-        if inc is None:
-            if outcome not in _FIRING:
+        stale = member is not None and not member.firing
+        if stale and firing and t - member.status_time > self.cfg.window_s:  # type: ignore[union-attr]
+            # Fires again long after it resolved: a new problem may have hit the same check,
+            # so it is placed afresh instead of reopening the old incident.
+            inc = member = None
+        if inc is None or member is None:
+            if not firing:
                 self.store.orphans.setdefault(fp, []).append((alert.id, t))
                 return None
             inc = self._place(alert, fp, state, state.onset, t)
         else:
-            member = inc.members[fp]
             inc.fold(alert.id, t)
             member.flapping = state.flapping
             member.chronic = state.chronic
-            if outcome in _FIRING:
+            if firing:
                 rank = SEVERITY_RANK[alert.severity]
-                member.severity = max(member.severity, rank)
+                if rank > member.severity:
+                    member.severity = rank
                 if rank > inc.severity:
                     inc.severity = rank
                     inc.stale_rca = True

@@ -28,6 +28,8 @@ from pipeline.silences import Inhibitor, Silencer, match_labels
 from pipeline.store import IncidentStore
 from pipeline.topology import Topology
 
+_NO_LABELS: dict[str, str] = {}  # read-only: matchers are off when nothing needs labels
+
 
 class Enricher(Protocol):
     """Adds derived fields (e.g. `root_cause`) to an incident whose membership changed."""
@@ -112,7 +114,7 @@ class Pipeline:
         if self.clock is None or alert.time > self.clock:
             self.advance(alert.time)
         self.counts["alerts"] += 1
-        labels = match_labels(alert) if self._needs_labels else {}
+        labels = match_labels(alert) if self._needs_labels else _NO_LABELS
         if self.silencer.silences:
             reason = self.silencer.check(alert, labels)
             if reason:

@@ -156,7 +156,8 @@ class Incident:
     def fold(self, alert_id: str, t: float) -> None:
         """Attach an event of a member already here (duplicate, resolve, late event)."""
         self.alert_ids.append(alert_id)
-        self.updated_at = max(self.updated_at, t)
+        if t > self.updated_at:
+            self.updated_at = t
         self.dirty = True
 
     def set_firing(self, member: Member, firing: bool, t: float) -> None:

@@ -9,7 +9,7 @@ def db(i, t, status="firing", severity="critical"):
 
 
 def test_resolves_after_all_alerts_resolve_and_a_quiet_period():
-    p = pipeline(incidents={"resolve_quiet_s": 300})
+    p = pipeline(incidents={"resolve_quiet_s": 300}, engine={"sweep_interval_s": 15})
     incs = run(
         p, [db("a", 0), db("b", 100, "resolved"), alert("x", 350, "Tick", "mail", severity="info")]
     )
