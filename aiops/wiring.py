@@ -8,11 +8,13 @@ from pathlib import Path
 from config import CONFIG_DIR
 from connectors.files import load_topology
 from models.linkmodel import LinkModel
+from models.outage import OutageModel
 from models.rootcause import RootCauseRanker
 from models.symptoms import SymptomModel
 from pipeline.changes import ChangeIndex
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.engine import Pipeline
+from pipeline.forewarn import OutagePredictor
 from pipeline.topology import Topology
 
 
@@ -35,6 +37,18 @@ def configured_link_model(config: Config) -> LinkModel | None:
         raise ConfigError(str(exc)) from None
 
 
+def configured_outage_model(config: Config) -> OutageModel | None:
+    """The outage model named by `prediction.model` (relative to config/), or None."""
+    name = config.prediction.model
+    if not config.prediction.enabled or not name:
+        return None
+    path = Path(name) if Path(name).is_absolute() else CONFIG_DIR / name
+    try:
+        return OutageModel.load(path)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def build_pipeline(
     config: Config,
     topology: Topology,
@@ -45,12 +59,20 @@ def build_pipeline(
         link_model = configured_link_model(config)
     changes = ChangeIndex(topology, config.root_cause.change_retention_s)
     ranker = RootCauseRanker(config.root_cause, topology, changes)
+    symptoms = SymptomModel()
+    observers = []
+    outage_model = configured_outage_model(config)
+    if outage_model is not None:
+        observers.append(
+            OutagePredictor(config.prediction, outage_model, topology, changes, symptoms)
+        )
     return Pipeline(
         config,
         topology,
         changes=changes,
         enrichers=[ranker],
-        symptoms=SymptomModel(),
+        observers=observers,
+        symptoms=symptoms,
         link_model=link_model,
     )
 

@@ -131,6 +131,17 @@ class InhibitRuleConfig(_Section):
     equal: list[str] = []
 
 
+class PredictionConfig(_Section):
+    enabled: bool
+    model: str | None
+    horizon_s: float = Field(gt=0)
+    window_s: float = Field(gt=0)
+    rearm_s: float = Field(ge=0)
+    change_lookback_s: float = Field(gt=0)
+    history_s: float = Field(gt=0)
+    learn_online: bool
+
+
 class EngineConfig(_Section):
     sweep_interval_s: float = Field(gt=0)
     housekeeping_interval_s: float = Field(gt=0)
@@ -143,6 +154,7 @@ class Config(_Section):
     root_cause: RootCauseConfig
     silences: list[SilenceConfig]
     inhibit_rules: list[InhibitRuleConfig]
+    prediction: PredictionConfig
     engine: EngineConfig
 
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from pipeline.changes import ChangeIndex
 from pipeline.config import Config
 from pipeline.correlator import Correlator, LinkScorer
-from pipeline.dedup import Deduplicator, Outcome
+from pipeline.dedup import AlertState, Deduplicator, Outcome
 from pipeline.incidents import OPEN, Incident
 from pipeline.lifecycle import Lifecycle
 from pipeline.links import NamePrior
@@ -38,10 +38,12 @@ class Enricher(Protocol):
 
 
 class Observer(Protocol):
-    """Sees every accepted alert and change (e.g. the outage predictor); may emit
-    predictions into `outputs.predictions`."""
+    """Sees every accepted alert (with its dedup state) and change, e.g. the outage
+    predictor; may emit predictions into `outputs.predictions`."""
 
-    def observe(self, record: Alert | Change, outputs: Outputs) -> None: ...
+    def observe(
+        self, record: Alert | Change, outputs: Outputs, state: AlertState | None = None
+    ) -> None: ...
 
 
 @dataclass(slots=True)
@@ -136,7 +138,7 @@ class Pipeline:
                     self.out.suppress(alert.id, reason, alert.time)
                     return
         for observer in self.observers:
-            observer.observe(alert, self.out)
+            observer.observe(alert, self.out, state)
         inc = self.correlator.handle(alert, fp, outcome, state, self.clock or alert.time)
         if inc is not None and inc.status == OPEN and inc.stale_rca:
             self._enrich(inc)

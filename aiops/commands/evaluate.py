@@ -51,6 +51,14 @@ def format_report(r: dict[str, Any]) -> str:
         + (f"{change:.3f} of {rc['change_caused_faults']}" if change is not None else "n/a")
         + f"  (faults detected {rc['faults_detected']}/{rc['faults']})"
     )
+    pr = r.get("prediction")
+    if pr and pr["predictable_outages"]:
+        lead = pr["median_lead_min"]
+        lines.append(
+            f"forewarning: {pr['warned']}/{pr['predictable_outages']} predictable outages "
+            f"warned, median lead {lead if lead is not None else 'n/a'} min, "
+            f"{pr['false_alarms']} false alarms ({pr['false_alarms_per_day']}/day)"
+        )
     return "\n".join(lines)
 
 

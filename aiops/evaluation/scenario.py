@@ -9,12 +9,14 @@ from typing import Any
 import orjson
 
 from aiops.evaluation.grouping import Event, baselines, grouping_scores
+from aiops.evaluation.prediction import prediction_scores
 from aiops.evaluation.rootcause import rca_scores
 from aiops.replay import replay
 from aiops.wiring import CONFIGURED, ConfiguredModel
 from connectors.files import DeadLetter, InputError, iter_lines, load_topology, read_alerts
 from models.linkmodel import LinkModel
 from pipeline.config import Config
+from pipeline.times import parse_time
 
 
 def load_truth(scenario: Path) -> dict[str, Any]:
@@ -33,6 +35,18 @@ def load_incidents(out_dir: Path) -> dict[str, dict[str, Any]]:
         for _, line in iter_lines(out_dir / "incidents.jsonl")
         for inc in [orjson.loads(line)]
     }
+
+
+def load_predictions(out_dir: Path) -> list[dict[str, Any]]:
+    path = out_dir / "predictions.jsonl"
+    if not path.is_file():
+        return []
+    return [orjson.loads(line) for _, line in iter_lines(path)]
+
+
+def scenario_hours(truth_doc: dict[str, Any]) -> float:
+    meta = truth_doc["scenario"]
+    return (parse_time(meta["end"]) - parse_time(meta["start"])) / 3600
 
 
 def score(scenario: Path, out_dir: Path) -> dict[str, Any]:
@@ -80,6 +94,9 @@ def score(scenario: Path, out_dir: Path) -> dict[str, Any]:
         "grouping_fault_alerts_only": faults_only,
         "baselines": baselines(events, dict(zip(ids, truth_labels, strict=True))),
         "root_cause": rca_scores(truth_doc["faults"], truth, incident_of, incidents, topology),
+        "prediction": prediction_scores(
+            truth_doc["faults"], load_predictions(out_dir), scenario_hours(truth_doc)
+        ),
         "truth_groups": dict(Counter(g[0] for g in truth.values())),
     }
 

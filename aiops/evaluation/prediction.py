@@ -1,0 +1,58 @@
+"""Outage forewarning against ground truth.
+
+A predictable outage (a fault whose precursors the scenario emitted) is warned when a
+prediction names its root (service, or node for a node fault) in the horizon before it
+starts; its lead is how long before. A prediction is a false alarm when no fault starts on
+the entity it names within its horizon.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from pipeline.times import parse_time
+
+
+def _entity(fault: dict[str, Any]) -> str | None:
+    return fault["root"] if fault["kind"] == "node" else fault.get("root_service")
+
+
+def prediction_scores(
+    faults: list[dict[str, Any]], predictions: list[dict[str, Any]], hours: float
+) -> dict[str, Any]:
+    by_entity: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+    for p in predictions:
+        by_entity.setdefault(p["service"], []).append((parse_time(p["time"]), p))
+    starts: dict[str, list[float]] = {}
+    for f in faults:
+        entity = _entity(f)
+        if entity:
+            starts.setdefault(entity, []).append(parse_time(f["start"]))
+    leads = []
+    predictable = [f for f in faults if f.get("predictable")]
+    for f in predictable:
+        entity, start = _entity(f), parse_time(f["start"])
+        times = [
+            t
+            for t, p in by_entity.get(entity or "", [])
+            if start - float(p["horizon_s"]) <= t < start
+        ]
+        if times:
+            leads.append(start - min(times))
+    false_alarms = 0
+    for entity, items in by_entity.items():
+        for t, p in items:
+            horizon = float(p["horizon_s"])
+            if not any(t < s <= t + horizon for s in starts.get(entity, ())):
+                false_alarms += 1
+    days = max(hours / 24, 1e-9)
+    return {
+        "predictable_outages": len(predictable),
+        "warned": len(leads),
+        "warned_share": round(len(leads) / len(predictable), 4) if predictable else None,
+        "median_lead_min": round(statistics.median(leads) / 60, 1) if leads else None,
+        "predictions": len(predictions),
+        "false_alarms": false_alarms,
+        "false_alarms_per_day": round(false_alarms / days, 2),
+    }

@@ -1,0 +1,333 @@
+"""Outage forewarning: learn which signs come before a critical alert on an entity, and warn
+before the next one.
+
+When a non-critical alert on an entity (a service, or a node for node alerts) worsens
+(escalates while firing) or spreads (the same warning on several replicas), the stage
+describes what that entity showed within `window_s`: how many distinct, non-chronic signs,
+how long they lasted, how cause-like their names are, anomalies, recent changes, whether
+something below it alerts (then they are symptoms, not signs), how often its signs led to
+nothing lately. The model scores the risk that a critical alert fires there within
+`horizon_s`; at or above its threshold a prediction is emitted, at most once per entity per
+`rearm_s` and never while a critical alert already fires there.
+
+Labels arrive late: a snapshot is labelled positive when a critical alert starts on its
+entity within the horizon, negative when the horizon passes without one; only then does the
+model learn from it. Everything runs on event time, so replays and live runs agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pipeline.changes import ChangeIndex
+from pipeline.config import PredictionConfig
+from pipeline.dedup import AlertState
+from pipeline.links import NamePrior
+from pipeline.outputs import Outputs
+from pipeline.records import SEVERITY_RANK, Alert, Change
+from pipeline.times import format_time
+from pipeline.topology import Topology
+
+_CRITICAL = SEVERITY_RANK["critical"]
+
+
+class RiskModel(Protocol):
+    """An online classifier (see models.outage.OutageModel)."""
+
+    threshold: float
+
+    def predict_one(self, x: dict[str, float]) -> float: ...
+
+    def learn_one(self, x: dict[str, float], y: bool) -> None: ...
+
+
+@dataclass(slots=True)
+class _Sign:
+    """One alert on the entity, as a sign: when it started, how bad it got, whether it still
+    fires and how often it was re-sent."""
+
+    onset: float
+    name: str
+    severity: int
+    chronic: bool
+    anomaly: bool
+    firing: bool = True
+    last: float = 0.0
+    resends: int = 0
+    escalations: int = 0
+    resource: str = ""
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    t: float
+    entity: str
+    features: dict[str, float]
+
+
+def _band(minutes: float) -> str:
+    for limit in (5, 15, 30, 60):
+        if minutes < limit:
+            return f"under_{limit}m"
+    return "hour_plus"
+
+
+class OutagePredictor:
+    """An observer stage: `observe(record, outputs, state)` for every alert and change."""
+
+    def __init__(
+        self,
+        cfg: PredictionConfig,
+        model: RiskModel,
+        topology: Topology,
+        changes: ChangeIndex,
+        symptoms: NamePrior | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.model = model
+        self.topology = topology
+        self.changes = changes
+        self.symptoms = symptoms
+        self.signs: dict[str, dict[str, _Sign]] = {}  # entity -> fingerprint -> sign
+        self.pending: dict[str, deque[_Snapshot]] = {}
+        self.critical_firing: dict[str, set[str]] = {}  # entity -> fingerprints
+        self.last_warned: dict[str, float] = {}
+        self.last_snapshot: dict[str, float] = {}
+        # Per entity, times of snapshots that led to no critical alert (noisy entities).
+        self.negatives: dict[str, deque[float]] = {}
+        self.learned = 0
+        self._next_expiry = -math.inf
+        # When set, called with every labelled snapshot (offline training collects them).
+        self.recorder: Any = None
+
+    # ---- input --------------------------------------------------------------------------
+    def observe(
+        self, record: Alert | Change, outputs: Outputs, state: AlertState | None = None
+    ) -> None:
+        if isinstance(record, Change) or state is None or record.time is None:
+            return
+        entity = self._entity(record)
+        if not entity:
+            return
+        t = record.time
+        if t >= self._next_expiry:
+            self._next_expiry = t + 60.0
+            self._expire(t)
+        severity = SEVERITY_RANK[record.severity]
+        firing = record.status == "firing"
+        if severity >= _CRITICAL:
+            self._critical(entity, state.fingerprint, firing, state.onset == t, t)
+            return
+        signs = self.signs.setdefault(entity, {})
+        sign = signs.get(state.fingerprint)
+        worth_a_look = False
+        if sign is None or (firing and not sign.firing):
+            if not firing:
+                return
+            anomaly = record.source == "aiops-anomaly"
+            sign = _Sign(
+                state.onset,
+                record.name,
+                severity,
+                state.chronic,
+                anomaly,
+                last=t,
+                resource=record.resource or "",
+            )
+            signs[state.fingerprint] = sign
+            worth_a_look = True
+        elif firing:
+            sign.last = max(sign.last, t)
+            sign.resends += 1
+            if severity > sign.severity:
+                sign.severity = severity
+                sign.escalations += 1
+                worth_a_look = True
+        else:
+            sign.firing = False
+            return
+        # A re-send says the sign persists: look again now and then, not at every re-send.
+        stale = t - self.last_snapshot.get(entity, -math.inf) >= self.cfg.rearm_s / 6
+        if worth_a_look or stale:
+            self._snapshot(entity, t, outputs)
+
+    def _critical(self, entity: str, fp: str, firing: bool, new: bool, t: float) -> None:
+        now_firing = self.critical_firing.setdefault(entity, set())
+        if not firing:
+            now_firing.discard(fp)
+            return
+        # The label: a critical alert that starts on the entity while nothing below it is
+        # failing (that would make it a symptom of something else).
+        if new and not now_firing and not self._below_alerting(entity, t):
+            self._label_positive(entity, t)
+        now_firing.add(fp)
+
+    def _snapshot(self, entity: str, t: float, outputs: Outputs) -> None:
+        self.last_snapshot[entity] = t
+        features = self.features(entity, t)
+        # Only a sign that worsens or spreads is weighed (and learned from): a first warning
+        # alone looks like the background noise it mostly is.
+        if not (features.get("escalated_firing") or features.get("replicas_agree")):
+            return
+        self.pending.setdefault(entity, deque()).append(_Snapshot(t, entity, features))
+        if self.critical_firing.get(entity):
+            return  # already down: nothing to forewarn
+        risk = self.model.predict_one(features)
+        rearmed = t - self.last_warned.get(entity, -math.inf) >= self.cfg.rearm_s
+        if risk >= self.model.threshold and rearmed:
+            self.last_warned[entity] = t
+            outputs.predictions.append(self._prediction(entity, t, risk))
+
+    def _entity(self, alert: Alert) -> str | None:
+        if alert.resource and self.topology.is_node(alert.resource):
+            return alert.resource
+        return alert.service or self.topology.service_of(alert.resource) or alert.resource
+
+    # ---- features -----------------------------------------------------------------------
+    def _fresh(self, entity: str, t: float) -> list[_Sign]:
+        """Signs of the window that are not chronic (repeat offenders say little)."""
+        horizon = t - self.cfg.window_s
+        return [
+            s
+            for s in self.signs.get(entity, {}).values()
+            if not s.chronic and (s.firing or s.last >= horizon) and s.onset >= horizon - 3600
+        ]
+
+    def features(self, entity: str, t: float) -> dict[str, float]:
+        cfg = self.cfg
+        signs = self.signs.get(entity, {})
+        fresh = self._fresh(entity, t)
+        firing = [s for s in fresh if s.firing]
+        names = {s.name for s in fresh}
+        oldest = min((s.onset for s in firing), default=t)
+        age = (t - oldest) / 60
+        f: dict[str, float] = {
+            "signs": min(len(fresh), 10) / 10,
+            "names": min(len(names), 5) / 5,
+            "firing": min(len(firing), 5) / 5,
+            "chronic_only": 1.0 if signs and not fresh else 0.0,
+            "max_severity": max((s.severity for s in fresh), default=0) / 4,
+            "escalated": 1.0 if any(s.escalations for s in fresh) else 0.0,
+            "resends": min(sum(s.resends for s in fresh), 20) / 20,
+            "anomaly": 1.0 if any(s.anomaly for s in fresh) else 0.0,
+            # How long the signs have lasted, in bands: signs before an outage last minutes
+            # to tens of minutes; a warning that has fired for hours is background.
+            f"age_{_band(age)}": 1.0,
+            # What this entity's signs led to lately (learned from the delayed labels).
+            "entity_false_starts": min(self._false_starts(entity, t), 10) / 10,
+        }
+        if self.symptoms is not None and names:
+            f["cause_like"] = sum(1 - self.symptoms.predict_one(n) for n in names) / len(names)
+        # The shape a forewarning usually has: a fresh (not chronic) sign that keeps firing
+        # and being re-sent for a while, or that got worse.
+        sustained = [s for s in firing if t - s.onset >= 480 and s.resends >= 2]
+        if sustained:
+            f["sustained"] = 1.0
+            f["sustained_cause_like"] = f.get("cause_like", 0.5)
+            f["sustained_names"] = min(len({s.name for s in sustained}), 3) / 3
+        if any(s.escalations for s in firing):
+            f["escalated_firing"] = 1.0
+        # The same warning on several replicas at once: one cause, not one noisy host.
+        by_name: dict[str, set[str]] = {}
+        for s in firing:
+            by_name.setdefault(s.name, set()).add(s.resource)
+        spread = max((len(r) for r in by_name.values()), default=0)
+        if spread >= 2:
+            f["replicas_agree"] = min(spread, 4) / 4
+        change = self.changes.near([entity], t - cfg.change_lookback_s, t)
+        if change:
+            f["recent_change"] = math.exp(-(t - change[-1].time) / cfg.change_lookback_s)
+        if self._below_alerting(entity, t):
+            f["below_alerting"] = 1.0
+        # Where the entity sits: what many others depend on, or nothing we know of.
+        topo = self.topology
+        if topo.is_node(entity):
+            f["node"] = 1.0
+        elif entity in topo:
+            f["callers"] = math.log1p(len(topo.callers.get(entity, ()))) / 3
+            if not topo.callees.get(entity):
+                f["leaf"] = 1.0
+        else:
+            f["unknown_entity"] = 1.0
+        hour = (t % 86400) / 86400 * 2 * math.pi
+        f["hour_sin"], f["hour_cos"] = math.sin(hour), math.cos(hour)
+        return f
+
+    def _below_alerting(self, entity: str, t: float) -> bool:
+        """Signs on something the entity depends on: then its own are likely symptoms."""
+        recent = t - self.cfg.window_s / 3
+        for dep in self.topology.downstream(entity, 1):
+            if self.critical_firing.get(dep):
+                return True
+            if any(s.firing and s.onset >= recent for s in self.signs.get(dep, {}).values()):
+                return True
+        return False
+
+    def _prediction(self, entity: str, t: float, risk: float) -> dict[str, Any]:
+        fresh = sorted(self._fresh(entity, t), key=lambda s: s.onset)
+        names = sorted({s.name for s in fresh})
+        minutes = (t - fresh[0].onset) / 60 if fresh else 0.0
+        reason = (
+            f"{len(fresh)} warning sign(s) on {entity} for {minutes:.0f} min ({', '.join(names)})"
+        )
+        change = self.changes.near([entity], t - self.cfg.change_lookback_s, t)
+        if change:
+            c = change[-1]
+            reason += f"; {c.type} {c.id} {(t - c.time) / 60:.0f} min ago"
+        return {
+            "time": format_time(t),
+            "service": entity,
+            "kind": "node" if self.topology.is_node(entity) else "service",
+            "risk": round(risk, 3),
+            "horizon_s": self.cfg.horizon_s,
+            "reason": reason,
+        }
+
+    # ---- delayed labels -----------------------------------------------------------------
+    def _label_positive(self, entity: str, t: float) -> None:
+        pending = self.pending.get(entity)
+        if not pending:
+            return
+        keep: deque[_Snapshot] = deque()
+        for snap in pending:
+            if t - self.cfg.horizon_s <= snap.t < t:
+                self._learn(snap, True)
+            elif snap.t >= t:
+                keep.append(snap)
+        self.pending[entity] = keep
+
+    def _expire(self, now: float) -> None:
+        """Label what the horizon has passed, and forget signs older than the window."""
+        horizon = now - self.cfg.horizon_s
+        for entity in [e for e, q in self.pending.items() if q and q[0].t < horizon]:
+            queue = self.pending[entity]
+            while queue and queue[0].t < horizon:
+                self._learn(queue.popleft(), False)
+            if not queue:
+                del self.pending[entity]
+        old = now - self.cfg.window_s
+        for entity, signs in list(self.signs.items()):
+            for fp in [fp for fp, s in signs.items() if not s.firing and s.last < old]:
+                del signs[fp]
+            if not signs:
+                del self.signs[entity]
+
+    def _false_starts(self, entity: str, t: float) -> int:
+        times = self.negatives.get(entity)
+        if not times:
+            return 0
+        while times and times[0] < t - self.cfg.history_s:
+            times.popleft()
+        return len(times)
+
+    def _learn(self, snap: _Snapshot, label: bool) -> None:
+        if not label:
+            self.negatives.setdefault(snap.entity, deque()).append(snap.t)
+        if self.recorder is not None:
+            self.recorder(snap.entity, snap.t, snap.features, label)
+        if self.cfg.learn_online:
+            self.model.learn_one(snap.features, label)
+        self.learned += 1
