@@ -13,7 +13,14 @@ from typing import Any
 from tqdm import tqdm
 
 from aiops.wiring import CONFIGURED, ConfiguredModel, build_pipeline
-from connectors.files import DeadLetter, OutputFiles, merge_streams, read_alerts, read_changes
+from connectors.files import (
+    DeadLetter,
+    OutputFiles,
+    merge_streams,
+    read_alerts,
+    read_changes,
+    read_metrics,
+)
 from models.linkmodel import LinkModel
 from pipeline.config import Config
 from pipeline.engine import Drained, Pipeline
@@ -81,6 +88,7 @@ def replay(
     topology: Topology,
     changes: Path | None = None,
     progress: bool | None = None,
+    metrics: Path | None = None,
     on_drain: Callable[[Pipeline, int], object] | None = None,
     link_model: LinkModel | ConfiguredModel | None = CONFIGURED,
 ) -> dict[str, Any]:
@@ -88,7 +96,7 @@ def replay(
     `on_drain(pipeline, records_so_far)` is called at every periodic drain (benchmarks)."""
     pipeline = build_pipeline(config, topology, link_model)
     started = time.perf_counter()
-    total = alerts.stat().st_size + (changes.stat().st_size if changes else 0)
+    total = sum(p.stat().st_size for p in (alerts, changes, metrics) if p is not None)
     bar = tqdm(
         total=total,
         unit="B",
@@ -103,6 +111,8 @@ def replay(
         streams = [read_alerts(alerts, progress=bar.update)]
         if changes is not None:
             streams.append(read_changes(changes, progress=bar.update))
+        if metrics is not None:
+            streams.append(read_metrics(metrics, progress=bar.update))
         for n, record in enumerate(merge_streams(*streams), start=1):
             if isinstance(record, DeadLetter):
                 sink.dead_letter(record)
@@ -129,11 +139,13 @@ def build_summary(pipeline: Pipeline, sink: ReplaySink, elapsed: float) -> dict[
     alerts = counts["alerts"]
     incidents = sink.counts["incidents"]
     folded = sum(dedup[o] for o in ("duplicate", "update", "refire", "late", "ack"))
-    events = alerts + counts["changes"]
+    events = alerts + counts["changes"] + counts["metric_samples"]
     return {
         "events_in": events + sink.counts["dead_letters"],
         "alerts_in": alerts,
         "changes_in": counts["changes"],
+        "metric_samples_in": counts["metric_samples"],
+        "anomaly_alerts": counts["anomaly_alerts"],
         "dead_letters": sink.counts["dead_letters"],
         "duplicates_folded": folded,
         "dedup": {k: dedup[k] for k in sorted(dedup)},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aiops.anomaly_watch import MetricWatch
 from config import CONFIG_DIR
 from connectors.files import load_topology
 from models.linkmodel import LinkModel
@@ -16,6 +17,14 @@ from pipeline.config import Config, ConfigError, load_config
 from pipeline.engine import Pipeline
 from pipeline.forewarn import OutagePredictor
 from pipeline.topology import Topology
+
+# Metrics with a known ceiling get a time-to-limit forecast ("disk full in about 2 h").
+METRIC_LIMITS = {
+    "disk_used_percent": 100.0,
+    "memory_used_percent": 100.0,
+    "filesystem_used_percent": 100.0,
+    "connections_used_percent": 100.0,
+}
 
 
 class ConfiguredModel:
@@ -74,6 +83,7 @@ def build_pipeline(
         observers=observers,
         symptoms=symptoms,
         link_model=link_model,
+        metrics=MetricWatch(limits=METRIC_LIMITS),
     )
 
 

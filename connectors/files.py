@@ -16,7 +16,14 @@ import orjson
 import yaml
 
 from connectors.formats import parse_alert_payload
-from pipeline.records import Alert, Change, RecordError, change_from_dict
+from pipeline.records import (
+    Alert,
+    Change,
+    MetricSample,
+    RecordError,
+    change_from_dict,
+    metric_from_dict,
+)
 from pipeline.topology import Topology, TopologyError
 
 _RAW_LIMIT = 64 * 1024  # keep dead letters readable: a huge raw line is cut here
@@ -107,7 +114,22 @@ def read_changes(path: Path, progress: Progress | None = None) -> Iterator[Chang
             yield DeadLetter(name, lineno, str(exc), text)
 
 
-Record = Alert | Change | DeadLetter
+def read_metrics(
+    path: Path, progress: Progress | None = None
+) -> Iterator[MetricSample | DeadLetter]:
+    """Metric samples of a JSONL file (the `aiops.metrics` topic shape), bad lines as dead
+    letters."""
+    name = str(path)
+    for lineno, text in iter_lines(path, progress):
+        try:
+            yield metric_from_dict(orjson.loads(text))
+        except orjson.JSONDecodeError as exc:
+            yield DeadLetter(name, lineno, f"invalid JSON: {exc}", text)
+        except RecordError as exc:
+            yield DeadLetter(name, lineno, str(exc), text)
+
+
+Record = Alert | Change | MetricSample | DeadLetter
 
 
 def merge_streams(*streams: Iterable[Record]) -> Iterator[Record]:

@@ -23,7 +23,7 @@ from pipeline.incidents import OPEN, Incident
 from pipeline.lifecycle import Lifecycle
 from pipeline.links import NamePrior
 from pipeline.outputs import Outputs, Suppressed
-from pipeline.records import Alert, Change, RecordError
+from pipeline.records import Alert, Change, MetricSample, RecordError
 from pipeline.silences import Inhibitor, Silencer, match_labels
 from pipeline.store import IncidentStore
 from pipeline.topology import Topology
@@ -35,6 +35,12 @@ class Enricher(Protocol):
     """Adds derived fields (e.g. `root_cause`) to an incident whose membership changed."""
 
     def enrich(self, incident: Incident) -> None: ...
+
+
+class MetricWatcher(Protocol):
+    """Turns metric samples into anomaly alerts (see aiops.anomaly_watch.MetricWatch)."""
+
+    def observe(self, sample: MetricSample) -> list[Alert]: ...
 
 
 class Observer(Protocol):
@@ -69,6 +75,7 @@ class Pipeline:
         observers: Sequence[Observer] = (),
         symptoms: NamePrior | None = None,
         link_model: LinkScorer | None = None,
+        metrics: MetricWatcher | None = None,
     ) -> None:
         self.config = config
         self.topology = topology if topology is not None else Topology()
@@ -93,6 +100,7 @@ class Pipeline:
             else ChangeIndex(self.topology, config.root_cause.change_retention_s)
         )
         self.enrichers = list(enrichers)
+        self.metrics = metrics
         self.observers = list(observers)
         self._needs_labels = bool(config.silences or config.inhibit_rules)
         self.clock: float | None = None
@@ -101,11 +109,24 @@ class Pipeline:
         self.counts: Counter[str] = Counter()
 
     # ---- input --------------------------------------------------------------------------
-    def process(self, record: Alert | Change) -> None:
+    def process(self, record: Alert | Change | MetricSample) -> None:
         if isinstance(record, Change):
             self.process_change(record)
+        elif isinstance(record, MetricSample):
+            self.process_metric(record)
         else:
             self.process_alert(record)
+
+    def process_metric(self, sample: MetricSample) -> None:
+        """A metric sample: its anomalies enter as alerts of their own (source aiops-anomaly),
+        so they join incidents, root-cause ranking and forewarning like any alert."""
+        self.advance(sample.time)
+        self.counts["metric_samples"] += 1
+        if self.metrics is None:
+            return
+        for alert in self.metrics.observe(sample):
+            self.counts["anomaly_alerts"] += 1
+            self.process_alert(alert)
 
     def process_alert(self, alert: Alert) -> None:
         """Run one alert event through every stage. Raises RecordError if it cannot be dated."""

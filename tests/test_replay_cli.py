@@ -188,3 +188,56 @@ def test_merge_streams_orders_by_time_but_keeps_each_file_order():
     dead = DeadLetter("f", 1, "bad", "raw")
     order = [getattr(r, "id", "dead") for r in merge_streams(alerts, [dead, *changes])]
     assert order == ["dead", "c1", "a", "late", "c2", "b"]
+
+
+def test_metric_anomalies_enter_as_alerts_and_are_accounted_for(tmp_path: Path):
+    import random
+
+    rng = random.Random(3)
+    t0 = 1767600000
+    samples = []
+    for i in range(400):
+        value = 50 + rng.gauss(0, 2) + (400 if i >= 350 else 0)  # a level shift at the end
+        samples.append(
+            {
+                "time": t0 + 60 * i,
+                "service": "payments-db",
+                "resource": "payments-db-1",
+                "metric": "latency_ms",
+                "value": value,
+            }
+        )
+    (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(s) for s in samples) + "\n")
+    shift = t0 + 60 * 352
+    alerts = [canonical("p1", shift, "HighLatency", "payments", "major")]
+    (tmp_path / "alerts.jsonl").write_text("\n".join(json.dumps(a) for a in alerts) + "\n")
+    (tmp_path / "topology.yaml").write_text(TOPOLOGY)
+    assert (
+        main(
+            [
+                "replay",
+                "--alerts",
+                str(tmp_path / "alerts.jsonl"),
+                "--metrics",
+                str(tmp_path / "metrics.jsonl"),
+                "--topology",
+                str(tmp_path / "topology.yaml"),
+                "--out",
+                str(tmp_path / "out"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["metric_samples_in"] == 400 and summary["anomaly_alerts"] >= 1
+    incidents = read(tmp_path / "out" / "incidents.jsonl")
+    suppressed = read(tmp_path / "out" / "suppressed.jsonl")
+    placed = {a for inc in incidents for a in inc["alert_ids"]} | {
+        s["alert_id"] for s in suppressed
+    }
+    assert summary["alerts_in"] == len(placed) == 1 + summary["anomaly_alerts"]
+    # The database's anomaly and its caller's latency alert are one incident.
+    assert any(
+        {"p1"} < set(inc["alert_ids"]) and "payments-db" in inc["services"] for inc in incidents
+    )

@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("--alerts", type=Path, required=True, help="alerts JSONL (any format)")
     p.add_argument("--changes", type=Path, help="change records JSONL")
+    p.add_argument("--metrics", type=Path, help="metric samples JSONL (aiops.metrics shape)")
     p.add_argument("--topology", type=Path, help="topology YAML")
     p.add_argument("--config", type=Path, help="config YAML overriding config/default.yaml")
     p.add_argument("--out", type=Path, required=True, help="output directory")
@@ -30,7 +31,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    for label, path in (("alerts", args.alerts), ("changes", args.changes)):
+    for label, path in (
+        ("alerts", args.alerts),
+        ("changes", args.changes),
+        ("metrics", args.metrics),
+    ):
         if path is not None and not path.is_file():
             raise UsageError(f"--{label} {path}: no such file")
     try:
@@ -41,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
             config,
             topology,
             changes=args.changes,
+            metrics=args.metrics,
             progress=False if args.no_progress else None,
         )
     except (InputError, ConfigError) as exc:
