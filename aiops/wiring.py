@@ -34,26 +34,29 @@ class ConfiguredModel:
 CONFIGURED = ConfiguredModel()
 
 
+def _model_path(name: str) -> Path:
+    """A model file named in the configuration: absolute, or relative to config/."""
+    return Path(name) if Path(name).is_absolute() else CONFIG_DIR / name
+
+
 def configured_link_model(config: Config) -> LinkModel | None:
-    """The link model named by `correlation.link_model` (relative to config/), or None."""
+    """The link model named by `correlation.link_model`, or None."""
     name = config.correlation.link_model
     if not name:
         return None
-    path = Path(name) if Path(name).is_absolute() else CONFIG_DIR / name
     try:
-        return LinkModel.load(path)
+        return LinkModel.load(_model_path(name))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
 
 def configured_outage_model(config: Config) -> OutageModel | None:
-    """The outage model named by `prediction.model` (relative to config/), or None."""
+    """The outage model named by `prediction.model`, or None when prediction is off."""
     name = config.prediction.model
     if not config.prediction.enabled or not name:
         return None
-    path = Path(name) if Path(name).is_absolute() else CONFIG_DIR / name
     try:
-        return OutageModel.load(path)
+        return OutageModel.load(_model_path(name))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 

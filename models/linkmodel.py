@@ -8,11 +8,14 @@ is one short dot product and the model can be read, diffed and retrained.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from models.modelfile import read_model, write_model
+
+KIND = "logistic-regression"
 
 
 @dataclass(slots=True)
@@ -34,7 +37,7 @@ class LinkModel:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": "logistic-regression",
+            "kind": KIND,
             "bias": self.bias,
             "threshold": self.threshold,
             "weights": dict(sorted(self.weights.items())),
@@ -43,15 +46,8 @@ class LinkModel:
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> LinkModel:
-        if doc.get("kind") != "logistic-regression":
-            raise ValueError("link model: kind must be logistic-regression")
-        weights = doc.get("weights")
-        if not isinstance(weights, dict) or not all(
-            isinstance(v, int | float) for v in weights.values()
-        ):
-            raise ValueError("link model: weights must map feature names to numbers")
         return cls(
-            weights={str(k): float(v) for k, v in weights.items()},
+            weights={str(k): float(v) for k, v in doc["weights"].items()},
             bias=float(doc.get("bias", 0.0)),
             threshold=float(doc.get("threshold", 0.5)),
             meta=dict(doc.get("meta") or {}),
@@ -59,12 +55,7 @@ class LinkModel:
 
     @classmethod
     def load(cls, path: Path) -> LinkModel:
-        try:
-            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"cannot read link model {path}: {exc}") from None
+        return cls.from_dict(read_model(path, KIND))
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        write_model(path, self.to_dict())

@@ -8,12 +8,15 @@ as JSON), so it warns sensibly from the first hour instead of after its first ou
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from river import linear_model, optim, utils
+
+from models.modelfile import read_model, write_model
+
+KIND = "online-logistic-regression"
 
 
 @dataclass(slots=True)
@@ -50,7 +53,7 @@ class OutageModel:
     def to_dict(self) -> dict[str, Any]:
         assert self._lr is not None
         return {
-            "kind": "online-logistic-regression",
+            "kind": KIND,
             "intercept": round(float(self._lr.intercept), 6),
             "learning_rate": self.learning_rate,
             "threshold": self.threshold,
@@ -60,10 +63,8 @@ class OutageModel:
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> OutageModel:
-        if doc.get("kind") != "online-logistic-regression":
-            raise ValueError("outage model: kind must be online-logistic-regression")
         return cls(
-            weights={str(k): float(v) for k, v in (doc.get("weights") or {}).items()},
+            weights={str(k): float(v) for k, v in doc["weights"].items()},
             intercept=float(doc.get("intercept", 0.0)),
             learning_rate=float(doc.get("learning_rate", 0.02)),
             threshold=float(doc.get("threshold", 0.5)),
@@ -72,12 +73,7 @@ class OutageModel:
 
     @classmethod
     def load(cls, path: Path) -> OutageModel:
-        try:
-            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"cannot read outage model {path}: {exc}") from None
+        return cls.from_dict(read_model(path, KIND))
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        write_model(path, self.to_dict())

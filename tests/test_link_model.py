@@ -39,7 +39,7 @@ def test_a_bad_model_file_is_a_config_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="logistic-regression"):
         configured_link_model(load_config(overrides={"correlation": {"link_model": str(bad)}}))
     bad.write_text("{not json")
-    with pytest.raises(ConfigError, match="cannot read link model"):
+    with pytest.raises(ConfigError, match="cannot read model"):
         configured_link_model(load_config(overrides={"correlation": {"link_model": str(bad)}}))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiops.errors import UsageError
 from aiops.training.links import train
-from pipeline.config import ConfigError, load_config
+from pipeline.config import Config, ConfigError, load_config
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -26,15 +26,20 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace) -> int:
+def training_config(args: argparse.Namespace) -> Config:
+    """Checks shared by the training commands; the configuration to train under."""
     if args.seed < 100:
         raise UsageError("--seed must be 100 or more (seeds below 100 are for evaluation)")
     if args.per_profile < 1:
         raise UsageError("--per-profile must be at least 1")
     try:
-        config = load_config(args.config)
+        return load_config(args.config)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    config = training_config(args)
     model = train(config, args.per_profile, args.seed, log=lambda m: print(m, file=sys.stderr))
     model.save(args.out)
     print(f"wrote {args.out}: threshold {model.threshold}, {len(model.weights)} features")

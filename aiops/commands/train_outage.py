@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from aiops.errors import UsageError
+from aiops.commands.train_links import training_config
 from aiops.training.outage import train
-from pipeline.config import ConfigError, load_config
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -28,14 +27,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.seed < 100:
-        raise UsageError("--seed must be 100 or more (seeds below 100 are for evaluation)")
-    if args.per_profile < 1:
-        raise UsageError("--per-profile must be at least 1")
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    config = training_config(args)
     model = train(
         config,
         args.per_profile,

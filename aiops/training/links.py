@@ -113,17 +113,23 @@ def collect(scenario: Path, config: Config, model: LinkModel | None) -> list[Row
     return collector.rows
 
 
-def fit(rows: list[Row], meta: dict[str, Any]) -> LinkModel:
+def fit_logistic(
+    rows: list[tuple[dict[str, float], Any]], balanced: bool = False
+) -> tuple[dict[str, float], float]:
+    """Weights and intercept of a logistic regression over named sparse features."""
     vec = DictVectorizer(sparse=True)
     x = vec.fit_transform([f for f, _ in rows])
-    y = np.array([label for _, label in rows])
-    clf = LogisticRegression(C=1.0, max_iter=5000)
+    y = np.array([int(label) for _, label in rows])
+    clf = LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced" if balanced else None)
     clf.fit(x, y)
-    weights = {
-        name: round(float(w), 5)
-        for name, w in zip(vec.get_feature_names_out(), clf.coef_[0], strict=True)
-    }
-    return LinkModel(weights, round(float(clf.intercept_[0]), 5), 0.5, meta)
+    names = vec.get_feature_names_out()
+    weights = {n: round(float(w), 5) for n, w in zip(names, clf.coef_[0], strict=True)}
+    return weights, round(float(clf.intercept_[0]), 5)
+
+
+def fit(rows: list[Row], meta: dict[str, Any]) -> LinkModel:
+    weights, bias = fit_logistic(rows)
+    return LinkModel(weights, bias, 0.5, meta)
 
 
 def mean_f1(scenarios: Iterable[Path], config: Config, model: LinkModel, work: Path) -> float:

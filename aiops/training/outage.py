@@ -14,13 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
-from sklearn.feature_extraction import DictVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from aiops.evaluation.scenario import evaluate, scenario_hours
-from aiops.training.links import PROFILES, training_scenarios
+from aiops.training.links import PROFILES, fit_logistic, training_scenarios
 from aiops.wiring import build_pipeline
 from connectors.files import DeadLetter, load_topology, merge_streams, read_alerts, read_changes
 from models.outage import OutageModel
@@ -64,15 +61,9 @@ def collect(scenario: Path, config: Config) -> list[Row]:
 
 
 def fit(rows: list[Row], meta: dict[str, Any]) -> OutageModel:
-    vec = DictVectorizer(sparse=True)
-    x = vec.fit_transform([f for f, _ in rows])
-    y = np.array([label for _, label in rows])
-    clf = LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced")
-    clf.fit(x, y)
-    weights = {
-        name: float(w) for name, w in zip(vec.get_feature_names_out(), clf.coef_[0], strict=True)
-    }
-    return OutageModel(weights, float(clf.intercept_[0]), meta=meta)
+    # Outages are rare among snapshots: weigh the classes evenly, the threshold does the rest.
+    weights, intercept = fit_logistic(rows, balanced=True)
+    return OutageModel(weights, intercept, meta=meta)
 
 
 def train(
