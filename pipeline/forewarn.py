@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -114,7 +115,7 @@ class OutagePredictor:
             return
         t = record.time
         if t >= self._next_expiry:
-            self._next_expiry = t + 60.0
+            self._next_expiry = t + 300.0
             self._expire(t)
         severity = SEVERITY_RANK[record.severity]
         firing = record.status == "firing"
@@ -151,7 +152,7 @@ class OutagePredictor:
             return
         # A re-send says the sign persists: look again now and then, not at every re-send.
         stale = t - self.last_snapshot.get(entity, -math.inf) >= self.cfg.rearm_s / 6
-        if worth_a_look or stale:
+        if (worth_a_look or stale) and self._worsens_or_spreads(signs.values()):
             self._snapshot(entity, t, outputs)
 
     def _critical(self, entity: str, fp: str, firing: bool, new: bool, t: float) -> None:
@@ -165,13 +166,25 @@ class OutagePredictor:
             self._label_positive(entity, t)
         now_firing.add(fp)
 
+    @staticmethod
+    def _worsens_or_spreads(signs: Iterable[_Sign]) -> bool:
+        """Only a sign that worsens (escalated while firing) or spreads (the same warning on
+        several replicas) is weighed and learned from: a first warning alone looks like the
+        background noise it mostly is."""
+        seen: dict[str, str] = {}
+        for s in signs:
+            if not s.firing or s.chronic:
+                continue
+            if s.escalations:
+                return True
+            other = seen.setdefault(s.name, s.resource)
+            if other != s.resource:
+                return True
+        return False
+
     def _snapshot(self, entity: str, t: float, outputs: Outputs) -> None:
         self.last_snapshot[entity] = t
         features = self.features(entity, t)
-        # Only a sign that worsens or spreads is weighed (and learned from): a first warning
-        # alone looks like the background noise it mostly is.
-        if not (features.get("escalated_firing") or features.get("replicas_agree")):
-            return
         self.pending.setdefault(entity, deque()).append(_Snapshot(t, entity, features))
         if self.critical_firing.get(entity):
             return  # already down: nothing to forewarn
