@@ -19,7 +19,7 @@ from connectors.formats import parse_alert_payload
 from pipeline.records import Alert, Change, RecordError, change_from_dict
 from pipeline.topology import Topology, TopologyError
 
-_RAW_LIMIT = 64 * 1024  # keep dead letters readable: a huge raw line is cut here
+RAW_LIMIT = 64 * 1024  # keep dead letters readable: a huge raw line is cut here
 
 
 @dataclass(slots=True)
@@ -37,7 +37,7 @@ class DeadLetter:
             "file": self.file,
             "line": self.line,
             "error": self.error,
-            "raw": self.raw[:_RAW_LIMIT],
+            "raw": self.raw[:RAW_LIMIT],
         }
         if self.index is not None:
             out["index"] = self.index
@@ -110,6 +110,13 @@ def read_changes(path: Path, progress: Progress | None = None) -> Iterator[Chang
 Record = Alert | Change | DeadLetter
 
 
+def merge_time(record: object) -> float:
+    """Where a record sorts when streams are merged: its event time; records without one
+    (dead letters, undated events) sort first, so they go as soon as they are a head."""
+    t = getattr(record, "time", None)
+    return float("-inf") if t is None else t
+
+
 def merge_streams(*streams: Iterable[Record]) -> Iterator[Record]:
     """Interleave streams by event time while keeping each stream's own order.
 
@@ -123,9 +130,8 @@ def merge_streams(*streams: Iterable[Record]) -> Iterator[Record]:
     def push(order: int, it: Iterator[Record]) -> None:
         nonlocal counter
         for record in it:
-            t = getattr(record, "time", None)
             counter += 1
-            heapq.heappush(heap, (float("-inf") if t is None else t, order, counter, record, it))
+            heapq.heappush(heap, (merge_time(record), order, counter, record, it))
             return
 
     for order, stream in enumerate(streams):
