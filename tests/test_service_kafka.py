@@ -16,8 +16,10 @@ from connectors.kafka.messages import alert_messages, change_message
 from tests.kafka_helpers import KafkaBroker, kafka_broker  # noqa: F401  (the fixture)
 from tests.service_helpers import (
     Deployment,
+    free_port,
     live_groups,
     replay_incidents,
+    scrape,
     small_scenario,
     stop,
     wait_for,
@@ -187,26 +189,73 @@ def test_offsets_stay_uncommitted_while_outputs_are_rejected(
         d.delete()
 
 
-def test_sigterm_flushes_snapshots_and_commits(
+def test_sigterm_flushes_snapshots_and_commits_and_metrics_count(
     kafka_broker: KafkaBroker,  # noqa: F811
     scenario: Path,
     expected: list[list[str]],
     tmp_path: Path,
 ) -> None:
     d = Deployment.create(kafka_broker, "sigterm")
+    port = free_port()
     try:
-        d.produce_scenario(scenario)
+        n_alerts, n_changes = d.produce_scenario(scenario)
         # No checkpoint would happen on its own within this test.
         options = ("--checkpoint-records", "1000000", "--checkpoint-interval-s", "600")
+        options += ("--metrics-port", str(port), "--metrics-addr", "127.0.0.1")
         service = d.start(*options, topology=scenario / "topology.yaml", log=tmp_path / "run.log")
         try:
             wait_for(lambda: live_groups(d.latest_incidents()) == expected, 60, "all incidents")
             assert d.committed() == {}
+            metrics = scrape(port)
         finally:
             assert stop(service, signal.SIGTERM) == 0, (tmp_path / "run.log").read_text()
         assert d.committed() == d.end_offsets()
         snapshots = kafka_broker.read_all(d.topics.checkpoints)
         assert len(snapshots) == 1 and snapshots[0].key.startswith(d.group.encode())
+    finally:
+        d.delete()
+    events = metrics["aiops_events_in_total"]
+    assert sum(events.values()) == n_alerts + n_changes
+    assert events[(("source", "change"), ("topic", d.topics.changes))] == n_changes
+    assert sum(v for k, v in events.items() if dict(k)["topic"] == d.topics.alerts) == n_alerts
+    assert metrics["aiops_incidents_opened_total"][()] >= len(expected)
+    assert metrics["aiops_incidents_open"][()] >= 1
+    assert sum(metrics["aiops_duplicates_folded_total"].values()) > 0
+    assert metrics.get("aiops_dead_letters_total", {}) == {}
+    assert sum(metrics["aiops_suppressed_total"].values()) > 0
+    assert set(metrics["aiops_consumer_lag"].values()) == {0.0}
+    assert metrics["aiops_poll_to_produce_seconds_count"][()] > 0
+    assert metrics["aiops_checkpoint_age_seconds"][()] > 0  # none written yet: since start
+    assert metrics["aiops_shards"][()] == 1
+
+
+def test_broker_restart_under_a_running_service(
+    kafka_broker: KafkaBroker,  # noqa: F811
+    scenario: Path,
+    expected: list[list[str]],
+    tmp_path: Path,
+) -> None:
+    d = Deployment.create(kafka_broker, "restart")
+    parts = _merged_parts(scenario, (250,))
+    log = tmp_path / "run.log"
+    try:
+        for part in parts[:1]:
+            kafka_broker.produce(d.topics.alerts, [alert_messages(x, "env")[0] for x in part[0]])
+            kafka_broker.produce(d.topics.changes, [change_message(x, "env") for x in part[1]])
+        service = d.start(
+            "--checkpoint-interval-s", "0.5", topology=scenario / "topology.yaml", log=log
+        )
+        try:
+            wait_for(lambda: d.committed() == d.end_offsets(), 60, "the first part processed")
+            kafka_broker.restart()
+            alerts, changes = parts[1]
+            kafka_broker.produce(d.topics.alerts, [alert_messages(x, "env")[0] for x in alerts])
+            kafka_broker.produce(d.topics.changes, [change_message(x, "env") for x in changes])
+            wait_for(lambda: d.committed() == d.end_offsets(), 90, "the rest after the restart")
+            assert service.poll() is None, log.read_text()
+        finally:
+            assert stop(service) == 0, log.read_text()
+        assert live_groups(d.latest_incidents()) == expected
     finally:
         d.delete()
 

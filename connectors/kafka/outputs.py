@@ -59,9 +59,10 @@ class OutputWriter:
             self.send(self.topics.incidents, *messages.incident_message(inc))
             m.incident_updates.inc()
             before = statuses.get(inc.id)
-            if inc.status == OPEN and before != OPEN:
+            # An incident may open and resolve between two drains: count both.
+            if (before is None and inc.status != MERGED) or (inc.status == OPEN != before):
                 m.incidents_opened.inc()
-            elif inc.status == RESOLVED and before == OPEN:
+            if inc.status == RESOLVED != before:
                 m.incidents_resolved.inc()
             if inc.status == MERGED:
                 statuses.pop(inc.id, None)

@@ -113,6 +113,7 @@ class Service:
         self._first_unsaved: float | None = None
         self._since_checkpoint = 0
         self._paused: set[TopicPartition] = set()
+        self._positions: dict[TopicPartition, int] = {}
         self.records_processed = 0
         self.consumer = KafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers,
@@ -144,7 +145,16 @@ class Service:
         self.consumer.subscribe(list(self.topics.inputs), listener=_Listener(self))
         try:
             while not self._stopping:
-                self.poll_once()
+                try:
+                    self.poll_once()
+                except OutputError:
+                    raise
+                except KafkaError as exc:
+                    # The broker is away (restarting, a network cut): the clients reconnect
+                    # on their own; this round's records stay buffered or are fetched again.
+                    log.warning("Kafka unavailable, retrying: %s", exc)
+                    time.sleep(1.0)
+                    continue
                 if until is not None and until(self):
                     break
             self.checkpoint()
@@ -165,8 +175,9 @@ class Service:
         polled = time.monotonic()
         for tp, msgs in batch.items():
             shard = self.shards.get(tp.partition)
-            if shard is None:
+            if shard is None or not msgs:
                 continue
+            self._positions[tp] = msgs[-1].offset + 1
             if tp.topic == self.topics.alerts:
                 for m in msgs:
                     decoded = messages.decode_alerts(
@@ -270,7 +281,7 @@ class Service:
                 continue
             tp = TopicPartition(topic, shard.index)
             if tp in self.consumer.assignment():
-                out[topic] = self.consumer.position(tp)
+                out[topic] = self._position(tp)
         return out
 
     def _write_snapshots(self, shards: list[Shard]) -> dict[TopicPartition, OffsetAndMetadata]:
@@ -351,6 +362,7 @@ class Service:
         snapshots = self._load_snapshots(missing) if missing else {}
         self.shards = {}
         self._paused.clear()
+        self._positions = {}
         for index in indexes:
             shard = parked.get(index)
             if shard is None:
@@ -394,6 +406,7 @@ class Service:
             tp = TopicPartition(topic, index)
             if assigned is None or tp in assigned:
                 self.consumer.seek(tp, offset)
+                self._positions[tp] = offset
 
     # ---- flow and gauges --------------------------------------------------------------
     def _caught_up(self, index: int, stream: int) -> bool:
@@ -403,7 +416,23 @@ class Service:
         if tp in self._paused:
             return False
         high = self.consumer.highwater(tp)
-        return high is not None and self.consumer.position(tp) >= high
+        if high is None:
+            return False
+        if self._position(tp) < high:
+            # Control records (transaction markers) move the position past the last record.
+            try:
+                self._positions[tp] = self.consumer.position(tp)
+            except KafkaError:
+                return False
+        return self._positions[tp] >= high
+
+    def _position(self, tp: TopicPartition) -> int:
+        """The next offset to fetch: known locally once a record came or we sought; asking
+        the consumer otherwise (it may need the broker, and raise while it is away)."""
+        known = self._positions.get(tp)
+        if known is None:
+            known = self._positions[tp] = self.consumer.position(tp)
+        return known
 
     def _flow_control(self) -> None:
         limit = self.settings.max_buffered
