@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "bench",
     "train-links",
     "run",
+    "webhook",
 )
 
 

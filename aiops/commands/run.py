@@ -31,7 +31,7 @@ log = logging.getLogger("aiops.run")
 
 
 def add_kafka_options(p: argparse.ArgumentParser) -> None:
-    """Options every Kafka command shares (bootstrap address, input topic names)."""
+    """Options every Kafka command shares: the bootstrap address and the alerts topic."""
     p.add_argument(
         "--bootstrap-servers",
         default=os.environ.get("AIOPS_BOOTSTRAP_SERVERS", t.DEFAULT_BOOTSTRAP),
@@ -40,7 +40,6 @@ def add_kafka_options(p: argparse.ArgumentParser) -> None:
         "or %(default)s)",
     )
     p.add_argument("--alerts-topic", default=t.ALERTS, help="default: %(default)s")
-    p.add_argument("--changes-topic", default=t.CHANGES, help="default: %(default)s")
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -53,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "committed only after the outputs they produced were acknowledged.",
     )
     add_kafka_options(p)
+    p.add_argument("--changes-topic", default=t.CHANGES, help="default: %(default)s")
     p.add_argument("--topology", type=Path, help="topology YAML")
     p.add_argument("--config", type=Path, help="config YAML overriding config/default.yaml")
     p.add_argument("--group", default="aiops", help="consumer group (default: %(default)s)")

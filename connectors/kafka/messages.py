@@ -117,7 +117,11 @@ def keyed_payloads(obj: Any, parsed: Parsed, label: str) -> list[tuple[bytes, An
             return [(next(iter(groups), "").encode(), obj)]
         return [(scope.encode(), {**obj, "alerts": items}) for scope, items in groups.items()]
     labels = parsed.alerts[0].labels if parsed.alerts else None
-    return [(scope_of(labels, obj if isinstance(obj, dict) else {}, label).encode(), obj)]
+    envelope = obj if isinstance(obj, dict) else {}
+    data = envelope.get("data") if parsed.format == "cloudevents" else None
+    # A CloudEvent's scope may be a field of its data or an extension attribute.
+    scope = scope_of(labels, data if isinstance(data, dict) else envelope, label)
+    return [((scope or scope_of(None, envelope, label)).encode(), obj)]
 
 
 def alert_messages(line: bytes, label: str) -> list[tuple[bytes, bytes]]:

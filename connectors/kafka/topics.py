@@ -53,15 +53,14 @@ class Topics:
         return (*names, self.suppressed) if self.suppressed else names
 
 
-def ensure_topics(
+def create_missing(
     bootstrap_servers: str,
-    topics: Topics,
-    partitions: int = 1,
+    wanted: dict[str, tuple[int, dict[str, str]]],
     replication_factor: int = 1,
     timeout_s: float = 30.0,
 ) -> dict[str, int]:
-    """Create the missing topics (inputs and outputs with `partitions`, the checkpoint topic
-    compacted with one partition); return the partition count of every topic."""
+    """Create the topics of `wanted` (name -> (partitions, configs)) that do not exist yet;
+    return the partition count of each."""
     admin = KafkaAdminClient(
         bootstrap_servers=bootstrap_servers,
         client_id="aiops-admin",
@@ -69,29 +68,35 @@ def ensure_topics(
     )
     try:
         existing = set(admin.list_topics())
-        wanted: dict[str, dict] = {}
-        for name in (*topics.inputs, *topics.outputs):
-            if name not in existing:
-                wanted[name] = {
-                    "num_partitions": partitions,
-                    "replication_factor": replication_factor,
-                }
-        if topics.checkpoints not in existing:
-            wanted[topics.checkpoints] = {
-                "num_partitions": 1,
+        missing = {
+            name: {
+                "num_partitions": partitions,
                 "replication_factor": replication_factor,
-                "configs": CHECKPOINT_CONFIGS,
+                "configs": configs,
             }
-        if wanted:
-            log.info("creating topics %s", ", ".join(sorted(wanted)))
+            for name, (partitions, configs) in wanted.items()
+            if name not in existing
+        }
+        if missing:
+            log.info("creating topics %s", ", ".join(sorted(missing)))
             # Another worker may create them first.
             with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(wanted, timeout_ms=int(timeout_s * 1000))
-        names = [*topics.inputs, *topics.outputs, topics.checkpoints]
-        admin.wait_for_topics(names, timeout_ms=int(timeout_s * 1000))
-        counts: dict[str, int] = {}
-        for desc in admin.describe_topics(names):
-            counts[desc["name"]] = len(desc["partitions"])
-        return counts
+                admin.create_topics(missing, timeout_ms=int(timeout_s * 1000))
+        admin.wait_for_topics(list(wanted), timeout_ms=int(timeout_s * 1000))
+        return {d["name"]: len(d["partitions"]) for d in admin.describe_topics(list(wanted))}
     finally:
         admin.close()
+
+
+def ensure_topics(
+    bootstrap_servers: str,
+    topics: Topics,
+    partitions: int = 1,
+    replication_factor: int = 1,
+    timeout_s: float = 30.0,
+) -> dict[str, int]:
+    """Create the service's missing topics (inputs and outputs with `partitions`, the
+    checkpoint topic compacted with one partition); return every topic's partition count."""
+    wanted = {name: (partitions, {}) for name in (*topics.inputs, *topics.outputs)}
+    wanted[topics.checkpoints] = (1, CHECKPOINT_CONFIGS)
+    return create_missing(bootstrap_servers, wanted, replication_factor, timeout_s)
