@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "generate",
     "evaluate",
     "bench",
+    "bench-kafka",
     "train-links",
     "run",
     "webhook",

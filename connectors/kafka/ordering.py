@@ -64,6 +64,13 @@ class ShardMerger:
         """(stream, pending) in merge order, as far as the rule above allows now.
         `exhausted(stream)` says whether that stream's partition is caught up."""
         alerts, changes = self.buffers
+        known: dict[int, bool] = {}  # nothing is fetched during a release: ask once per stream
+
+        def done(stream: int) -> bool:
+            if stream not in known:
+                known[stream] = exhausted(stream)
+            return known[stream]
+
         while alerts or changes:
             if alerts and changes:
                 stream = (
@@ -72,11 +79,11 @@ class ShardMerger:
                     else CHANGES
                 )
             elif alerts:
-                if merge_time(alerts[0].record) != _UNDATED and not exhausted(CHANGES):
+                if merge_time(alerts[0].record) != _UNDATED and not done(CHANGES):
                     return
                 stream = ALERTS
             else:
-                if merge_time(changes[0].record) != _UNDATED and not exhausted(ALERTS):
+                if merge_time(changes[0].record) != _UNDATED and not done(ALERTS):
                     return
                 stream = CHANGES
             yield stream, self.buffers[stream].popleft()
