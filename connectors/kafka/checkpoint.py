@@ -29,7 +29,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from connectors.kafka.topics import CHECKPOINT_MAX_BYTES
+from connectors.kafka.topics import CHECKPOINT_MAX_BYTES, Topics
 from pipeline.config import Config
 from pipeline.engine import Pipeline
 
@@ -136,3 +136,29 @@ def read_latest(
     finally:
         consumer.close()
     return latest
+
+
+class SnapshotStore:
+    """The snapshots of one consumer group's shards in the checkpoint topic."""
+
+    def __init__(self, bootstrap_servers: str, topics: Topics, group: str, digest: str) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.topics = topics
+        self.group = group
+        self.digest = digest
+
+    def key(self, shard: int) -> bytes:
+        return snapshot_key(self.group, self.topics.alerts, self.topics.changes, shard)
+
+    def load(self, shards: list[int]) -> dict[int, Snapshot | str]:
+        """Per shard: its restorable snapshot, or why there is none ("none", or the reason
+        it was refused)."""
+        keys = {self.key(i): i for i in shards}
+        found = read_latest(self.bootstrap_servers, self.topics.checkpoints, set(keys))
+        out: dict[int, Snapshot | str] = dict.fromkeys(shards, "none")
+        for key, value in found.items():
+            try:
+                out[keys[key]] = Snapshot.decode(value, self.digest)
+            except SnapshotError as exc:
+                out[keys[key]] = str(exc)
+        return out

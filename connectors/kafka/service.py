@@ -33,15 +33,11 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from connectors.kafka import messages
-from connectors.kafka.checkpoint import (
-    Snapshot,
-    SnapshotError,
-    read_latest,
-    snapshot_key,
-)
+from connectors.kafka.checkpoint import Snapshot, SnapshotStore
 from connectors.kafka.messages import MessageDeadLetter
 from connectors.kafka.ordering import ALERTS, CHANGES, ShardMerger
 from connectors.kafka.outputs import OutputError, OutputWriter
+from connectors.kafka.positions import Positions
 from connectors.kafka.topics import Topics
 from connectors.metrics import ServiceMetrics
 from pipeline.engine import Pipeline
@@ -105,6 +101,9 @@ class Service:
         self.topics = settings.topics
         self.build_pipeline = build_pipeline
         self.digest = digest
+        self.snapshots = SnapshotStore(
+            settings.bootstrap_servers, self.topics, settings.group, digest
+        )
         self.metrics = metrics or ServiceMetrics()
         self.shards: dict[int, Shard] = {}
         self._parked: dict[int, Shard] = {}
@@ -112,8 +111,6 @@ class Service:
         self._failed = False
         self._first_unsaved: float | None = None
         self._since_checkpoint = 0
-        self._paused: set[TopicPartition] = set()
-        self._positions: dict[TopicPartition, int] = {}
         self.records_processed = 0
         self.consumer = KafkaConsumer(
             bootstrap_servers=settings.bootstrap_servers,
@@ -127,6 +124,7 @@ class Service:
             heartbeat_interval_ms=max(1000, settings.session_timeout_ms // 3),
             partition_assignment_strategy=[RangePartitionAssignor],
         )
+        self.positions = Positions(self.consumer, self.topics.inputs)
         self.out = OutputWriter(
             settings.bootstrap_servers, f"aiops-run-{settings.group}", self.topics, self.metrics
         )
@@ -177,7 +175,7 @@ class Service:
             shard = self.shards.get(tp.partition)
             if shard is None or not msgs:
                 continue
-            self._positions[tp] = msgs[-1].offset + 1
+            self.positions.received(tp, msgs[-1].offset)
             if tp.topic == self.topics.alerts:
                 for m in msgs:
                     decoded = messages.decode_alerts(
@@ -199,7 +197,8 @@ class Service:
             self._since_checkpoint += done
             if self._first_unsaved is None:
                 self._first_unsaved = polled
-        self._flow_control()
+        for shard in self.shards.values():
+            self.positions.flow_control(shard.index, shard.merger, self.settings.max_buffered)
         self._update_gauges()
         if self._checkpoint_due():
             self.checkpoint()
@@ -212,7 +211,9 @@ class Service:
         sources: Counter[tuple[str, str]] = Counter()
         count = 0
         inputs = self.topics.inputs
-        for stream, pending in shard.merger.release(lambda s: self._caught_up(shard.index, s)):
+        for stream, pending in shard.merger.release(
+            lambda s: self.positions.caught_up(shard.index, s)
+        ):
             record = pending.record
             topic = inputs[stream]
             if isinstance(record, MessageDeadLetter):
@@ -255,7 +256,9 @@ class Service:
         if idle <= 0 or clock is None or len(shard.merger):
             return
         quiet = time.monotonic() - shard.last_record
-        if quiet < idle or not all(self._caught_up(shard.index, s) for s in (ALERTS, CHANGES)):
+        if quiet < idle or not all(
+            self.positions.caught_up(shard.index, s) for s in (ALERTS, CHANGES)
+        ):
             return
         shard.pipeline.advance(clock + quiet)
         shard.last_record = time.monotonic()
@@ -271,31 +274,15 @@ class Service:
         first = self._first_unsaved
         return first is not None and time.monotonic() - first >= self.settings.checkpoint_interval_s
 
-    def _next_offsets(self, shard: Shard) -> dict[str, int]:
-        """Per input topic of the shard: the next offset whose records are not all processed."""
-        out: dict[str, int] = {}
-        for stream, topic in enumerate(self.topics.inputs):
-            first = shard.merger.first_offset(stream)
-            if first is not None:
-                out[topic] = first
-                continue
-            tp = TopicPartition(topic, shard.index)
-            if tp in self.consumer.assignment():
-                out[topic] = self._position(tp)
-        return out
-
     def _write_snapshots(self, shards: list[Shard]) -> dict[TopicPartition, OffsetAndMetadata]:
         """Write a snapshot of each shard (after its outputs were acknowledged); return the
         offsets they reflect, to commit once the snapshots are acknowledged in turn."""
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for shard in shards:
-            next_offsets = self._next_offsets(shard)
+            next_offsets = self.positions.next_offsets(shard.index, shard.merger)
             snap = Snapshot(shard.index, next_offsets, shard.pipeline, self.digest, time.time())
             value = snap.encode()
-            key = snapshot_key(
-                self.settings.group, self.topics.alerts, self.topics.changes, shard.index
-            )
-            self.out.send(self.topics.checkpoints, key, value)
+            self.out.send(self.topics.checkpoints, self.snapshots.key(shard.index), value)
             self.metrics.checkpoint_bytes.set(len(value))
             self.metrics.checkpoints.inc()
             shard.processed = 0
@@ -336,7 +323,7 @@ class Service:
         try:
             self.out.flush()
             for shard in shards:
-                shard.resume = self._next_offsets(shard)
+                shard.resume = self.positions.next_offsets(shard.index, shard.merger)
             self._write_snapshots([s for s in shards if s.processed])
             self.out.flush()
         except OutputError as exc:
@@ -359,14 +346,13 @@ class Service:
         indexes = sorted({tp.partition for tp in assigned if tp.topic in inputs})
         parked, self._parked = self._parked, {}
         missing = [i for i in indexes if i not in parked]
-        snapshots = self._load_snapshots(missing) if missing else {}
+        snapshots = self.snapshots.load(missing) if missing else {}
         self.shards = {}
-        self._paused.clear()
-        self._positions = {}
+        self.positions.reset()
         for index in indexes:
             shard = parked.get(index)
             if shard is None:
-                shard = self._restore(index, snapshots.get(index))
+                shard = self._restore(index, snapshots[index])
             else:
                 # The eager protocol reset positions to the committed offsets, which may be
                 # older than where this shard's processing stopped.
@@ -375,28 +361,17 @@ class Service:
             self.shards[index] = shard
         log.info("assigned shards %s of %s", indexes, sorted(self.topics.inputs))
 
-    def _load_snapshots(self, indexes: list[int]) -> dict[int, bytes]:
-        keys = {
-            snapshot_key(self.settings.group, self.topics.alerts, self.topics.changes, i): i
-            for i in indexes
-        }
-        found = read_latest(self.settings.bootstrap_servers, self.topics.checkpoints, set(keys))
-        return {keys[k]: v for k, v in found.items()}
-
-    def _restore(self, index: int, value: bytes | None) -> Shard:
-        if value is not None:
-            try:
-                snap = Snapshot.decode(value, self.digest)
-            except SnapshotError as exc:
-                log.warning("shard %d: snapshot not restored (%s); starting fresh", index, exc)
-                self.metrics.restores.labels("rejected").inc()
-            else:
-                self._seek(index, snap.offsets, None)
-                self.metrics.restores.labels("restored").inc()
-                log.info("shard %d restored at offsets %s", index, snap.offsets)
-                return Shard(index, snap.pipeline)
-        else:
+    def _restore(self, index: int, found: Snapshot | str) -> Shard:
+        if isinstance(found, Snapshot):
+            self._seek(index, found.offsets, None)
+            self.metrics.restores.labels("restored").inc()
+            log.info("shard %d restored at offsets %s", index, found.offsets)
+            return Shard(index, found.pipeline)
+        if found == "none":
             self.metrics.restores.labels("none").inc()
+        else:
+            log.warning("shard %d: snapshot not restored (%s); starting fresh", index, found)
+            self.metrics.restores.labels("rejected").inc()
         return Shard(index, self.build_pipeline())
 
     def _seek(
@@ -405,70 +380,24 @@ class Service:
         for topic, offset in offsets.items():
             tp = TopicPartition(topic, index)
             if assigned is None or tp in assigned:
-                self.consumer.seek(tp, offset)
-                self._positions[tp] = offset
+                self.positions.seek(tp, offset)
 
-    # ---- flow and gauges --------------------------------------------------------------
-    def _caught_up(self, index: int, stream: int) -> bool:
-        tp = TopicPartition(self.topics.inputs[stream], index)
-        if tp not in self.consumer.assignment():
-            return True  # that topic has no such partition: nothing can come from it
-        if tp in self._paused:
-            return False
-        high = self.consumer.highwater(tp)
-        if high is None:
-            return False
-        if self._position(tp) < high:
-            # Control records (transaction markers) move the position past the last record.
-            try:
-                self._positions[tp] = self.consumer.position(tp)
-            except KafkaError:
-                return False
-        return self._positions[tp] >= high
-
-    def _position(self, tp: TopicPartition) -> int:
-        """The next offset to fetch: known locally once a record came or we sought; asking
-        the consumer otherwise (it may need the broker, and raise while it is away)."""
-        known = self._positions.get(tp)
-        if known is None:
-            known = self._positions[tp] = self.consumer.position(tp)
-        return known
-
-    def _flow_control(self) -> None:
-        limit = self.settings.max_buffered
-        for shard in self.shards.values():
-            for stream, topic in enumerate(self.topics.inputs):
-                tp = TopicPartition(topic, shard.index)
-                held = len(shard.merger.buffers[stream])
-                if held > limit and tp not in self._paused:
-                    self.consumer.pause(tp)
-                    self._paused.add(tp)
-                elif tp in self._paused and held < limit // 2:
-                    self.consumer.resume(tp)
-                    self._paused.discard(tp)
-
+    # ---- gauges -----------------------------------------------------------------------
     def _update_gauges(self) -> None:
         m = self.metrics
         m.shards.set(len(self.shards))
-        m.incidents_open.set(
-            sum(
-                1
-                for s in self.shards.values()
-                for inc in s.pipeline.store.live.values()
-                if inc.status == OPEN
-            )
-        )
+        live = (inc for s in self.shards.values() for inc in s.pipeline.store.live.values())
+        m.incidents_open.set(sum(1 for inc in live if inc.status == OPEN))
         for shard in self.shards.values():
-            for topic, offset in self._next_offsets(shard).items():
-                high = self.consumer.highwater(TopicPartition(topic, shard.index))
-                if high is not None:
-                    m.consumer_lag.labels(topic, str(shard.index)).set(max(0, high - offset))
+            for topic, lag in self.positions.lag(shard.index, shard.merger).items():
+                m.consumer_lag.labels(topic, str(shard.index)).set(lag)
 
     def caught_up(self) -> bool:
         """Every assigned partition read to its high watermark and every record processed."""
         if not self.shards:
             return False
         return all(
-            not len(s.merger) and all(self._caught_up(s.index, st) for st in (ALERTS, CHANGES))
+            not len(s.merger)
+            and all(self.positions.caught_up(s.index, st) for st in (ALERTS, CHANGES))
             for s in self.shards.values()
         )
