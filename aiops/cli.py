@@ -21,10 +21,11 @@ COMMANDS: tuple[str, ...] = (
     "generate",
     "evaluate",
     "bench",
-    "bench-kafka",
     "train-links",
     "run",
     "webhook",
+    "produce",
+    "bench-kafka",
 )
 
 

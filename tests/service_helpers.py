@@ -18,8 +18,8 @@ from typing import Any
 from kafka import KafkaAdminClient, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
+from aiops.cli import main
 from aiops.scenarios import generate, profile_params, write_scenario
-from connectors.kafka.messages import alert_messages, change_message
 from connectors.kafka.topics import Topics, ensure_topics
 from tests.kafka_helpers import KafkaBroker, read_all, unique_topic_name
 
@@ -122,17 +122,19 @@ class Deployment:
         return result.stderr
 
     def produce_scenario(self, scenario: Path, label: str = "env") -> tuple[int, int]:
-        alerts = [
-            m for line in (scenario / "alerts.jsonl").read_bytes().splitlines()
-            for m in alert_messages(line, label)
-        ]  # fmt: skip
-        changes = [
-            change_message(line, label)
-            for line in (scenario / "changes.jsonl").read_bytes().splitlines()
+        """Send the scenario's files with `aiops produce`; returns (alert, change) messages."""
+        code = main(
+            ["produce", "--bootstrap-servers", self.broker.bootstrap_servers,
+             "--alerts-topic", self.topics.alerts, "--changes-topic", self.topics.changes,
+             "--alerts", str(scenario / "alerts.jsonl"),
+             "--changes", str(scenario / "changes.jsonl"),
+             "--scope-label", label, "--no-progress"]
+        )  # fmt: skip
+        assert code == 0
+        lines = [
+            len((scenario / f).read_bytes().splitlines()) for f in ("alerts.jsonl", "changes.jsonl")
         ]
-        self.broker.produce(self.topics.alerts, alerts)
-        self.broker.produce(self.topics.changes, changes)
-        return len(alerts), len(changes)
+        return lines[0], lines[1]
 
     def end_offsets(self) -> dict[TopicPartition, int]:
         from kafka import KafkaConsumer
