@@ -27,6 +27,7 @@ from connectors.metrics import ServiceMetrics, serve
 from pipeline.config import ConfigError
 
 DEFAULT_METRICS_PORT = 9464
+_DEFAULTS = Settings(bootstrap_servers="")  # the service's defaults are the options' defaults
 log = logging.getLogger("aiops.run")
 
 
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--changes-topic", default=t.CHANGES, help="default: %(default)s")
     p.add_argument("--topology", type=Path, help="topology YAML")
     p.add_argument("--config", type=Path, help="config YAML overriding config/default.yaml")
-    p.add_argument("--group", default="aiops", help="consumer group (default: %(default)s)")
+    p.add_argument("--group", default=_DEFAULTS.group, help="consumer group (default: %(default)s)")
     p.add_argument("--incidents-topic", default=t.INCIDENTS, help="default: %(default)s")
     p.add_argument("--predictions-topic", default=t.PREDICTIONS, help="default: %(default)s")
     p.add_argument("--dead-letter-topic", default=t.DEAD_LETTER, help="default: %(default)s")
@@ -76,15 +77,43 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="Prometheus /metrics port, 0 for none (default: %(default)s)",
     )
     p.add_argument("--metrics-addr", default="0.0.0.0", help="default: %(default)s")
-    p.add_argument("--checkpoint-interval-s", type=float, default=5.0, help="default: 5")
-    p.add_argument("--checkpoint-records", type=int, default=50_000, help="default: 50000")
-    p.add_argument("--max-poll-records", type=int, default=2000, help="default: 2000")
-    p.add_argument("--session-timeout-ms", type=int, default=10_000, help="default: 10000")
+    p.add_argument(
+        "--checkpoint-interval-s",
+        type=float,
+        default=_DEFAULTS.checkpoint_interval_s,
+        help="checkpoint at most this long after the first record not yet checkpointed "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--checkpoint-records",
+        type=int,
+        default=_DEFAULTS.checkpoint_records,
+        help="... or after this many records (default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-poll-records",
+        type=int,
+        default=_DEFAULTS.max_poll_records,
+        help="default: %(default)s",
+    )
+    p.add_argument(
+        "--session-timeout-ms",
+        type=int,
+        default=_DEFAULTS.session_timeout_ms,
+        help="default: %(default)s",
+    )
+    p.add_argument(
+        "--fetch-max-wait-ms",
+        type=int,
+        default=_DEFAULTS.fetch_max_wait_ms,
+        help="longest a fetch waits at the broker for data: latency against idle fetch "
+        "requests (default: %(default)s)",
+    )
     p.add_argument("--instance-id", help="static group membership id (a restart keeps shards)")
     p.add_argument(
         "--idle-advance-s",
         type=float,
-        default=0.0,
+        default=_DEFAULTS.idle_advance_s,
         help="let a caught-up shard's event clock follow the wall clock after this many quiet "
         "seconds, so incidents resolve while nothing arrives (default 0: off; outcomes then "
         "depend on the input only, as in replay)",
@@ -111,7 +140,13 @@ def configure_logging(level: str) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    for name in ("partitions", "replication_factor", "checkpoint_records", "max_poll_records"):
+    for name in (
+        "partitions",
+        "replication_factor",
+        "checkpoint_records",
+        "max_poll_records",
+        "fetch_max_wait_ms",
+    ):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
     if args.checkpoint_interval_s <= 0:
@@ -162,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoint_records=args.checkpoint_records,
         max_poll_records=args.max_poll_records,
         session_timeout_ms=args.session_timeout_ms,
+        fetch_max_wait_ms=args.fetch_max_wait_ms,
         instance_id=args.instance_id,
         idle_advance_s=args.idle_advance_s,
     )
