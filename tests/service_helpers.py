@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, TopicPartition
+from kafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
 from aiops.cli import main
@@ -205,8 +206,15 @@ def replay_incidents(scenario: Path, out: Path) -> dict[str, dict[str, Any]]:
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, step: float = 0.2) -> None:
+    """Poll `condition` until it holds; a Kafka error while asking (a broker that is still
+    starting, a group coordinator that is moving) counts as not yet."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while True:
+        try:
+            if condition():
+                return
+        except KafkaError:
+            pass
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(step)
