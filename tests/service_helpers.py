@@ -17,6 +17,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, TopicPartition
 from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
 from aiops.cli import main
@@ -159,6 +160,15 @@ class Deployment:
             admin.close()
         offsets = found.get(self.group, {})
         return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+
+    def set_committed(self, offsets: dict[TopicPartition, int]) -> None:
+        admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap_servers)
+        try:
+            admin.alter_group_offsets(
+                self.group, {tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()}
+            )
+        finally:
+            admin.close()
 
     def latest_incidents(self) -> dict[str, dict[str, Any]]:
         """The incidents topic as a consumer that keeps the latest message per key sees it."""
