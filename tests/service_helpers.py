@@ -51,6 +51,7 @@ class Deployment:
         name: str,
         partitions: int = 1,
         incidents_configs: dict | None = None,
+        suppressed: bool = False,
     ) -> Deployment:
         prefix = unique_topic_name(name)
         topics = Topics(
@@ -60,6 +61,7 @@ class Deployment:
             predictions=f"{prefix}.predictions",
             dead_letter=f"{prefix}.dead-letter",
             checkpoints=f"{prefix}.checkpoints",
+            suppressed=f"{prefix}.suppressed" if suppressed else None,
         )
         if incidents_configs:
             admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
@@ -93,6 +95,8 @@ class Deployment:
             "--metrics-port", "0",
             "--session-timeout-ms", "6000",
         ]  # fmt: skip
+        if t.suppressed:
+            out += ["--suppressed-topic", t.suppressed]
         if topology is not None:
             out += ["--topology", str(topology)]
         return out + list(extra)

@@ -203,7 +203,7 @@ def test_sigterm_flushes_snapshots_and_commits_and_metrics_count(
     expected: list[list[str]],
     tmp_path: Path,
 ) -> None:
-    d = Deployment.create(kafka_broker, "sigterm")
+    d = Deployment.create(kafka_broker, "sigterm", suppressed=True)
     port = free_port()
     try:
         n_alerts, n_changes = d.produce_scenario(scenario)
@@ -220,6 +220,11 @@ def test_sigterm_flushes_snapshots_and_commits_and_metrics_count(
         assert d.committed() == d.end_offsets()
         snapshots = kafka_broker.read_all(d.topics.checkpoints)
         assert len(snapshots) == 1 and snapshots[0].key.startswith(d.group.encode())
+        assert d.topics.suppressed is not None
+        suppressed = [json.loads(r.value) for r in kafka_broker.read_all(d.topics.suppressed)]
+        in_incidents = {a for g in expected for a in g}
+        assert suppressed and all(s["reason"] for s in suppressed)
+        assert not {s["alert_id"] for s in suppressed} & in_incidents
     finally:
         d.delete()
     events = metrics["aiops_events_in_total"]
@@ -230,7 +235,7 @@ def test_sigterm_flushes_snapshots_and_commits_and_metrics_count(
     assert metrics["aiops_incidents_open"][()] >= 1
     assert sum(metrics["aiops_duplicates_folded_total"].values()) > 0
     assert metrics.get("aiops_dead_letters_total", {}) == {}
-    assert sum(metrics["aiops_suppressed_total"].values()) > 0
+    assert sum(metrics["aiops_suppressed_total"].values()) == len(suppressed)
     assert set(metrics["aiops_consumer_lag"].values()) == {0.0}
     assert metrics["aiops_poll_to_produce_seconds_count"][()] > 0
     assert metrics["aiops_checkpoint_age_seconds"][()] > 0  # none written yet: since start
