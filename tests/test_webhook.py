@@ -24,7 +24,7 @@ from connectors.metrics import WebhookMetrics
 from connectors.webhook import AlertReceiver, ReceiverSettings, WebhookServer, make_producer
 from tests.format_samples import CANONICAL, am_alert, am_payload, cloudevent, pd_trigger
 from tests.kafka_helpers import KafkaBroker, kafka_broker  # noqa: F401  (the fixture)
-from tests.service_helpers import AIOPS, Deployment, free_port, live_groups, wait_for
+from tests.service_helpers import AIOPS, REPO, Deployment, free_port, live_groups, wait_for
 
 TOKEN = "s3cret-token"
 
@@ -143,33 +143,26 @@ def test_no_ack_from_kafka_means_503() -> None:
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 
 
-def _alertmanager_or_skip() -> str:
+def _alertmanager_or_skip() -> None:
     if ALERTMANAGER is None:
         reason = "prometheus-alertmanager is not installed (Debian: prometheus-alertmanager)"
         if os.environ.get("AIOPS_REQUIRE_ALERTMANAGER", "") in ("1", "true", "yes"):
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
-    return ALERTMANAGER
 
 
-def _alertmanager_config(webhook_port: int) -> str:
-    return f"""
-route:
-  receiver: aiops
-  group_by: ['...']
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: aiops
-    webhook_configs:
-      - url: http://127.0.0.1:{webhook_port}/alerts
-        send_resolved: true
-        http_config:
-          authorization:
-            type: Bearer
-            credentials: {TOKEN}
-"""
+def _alertmanager(command: str, env: dict[str, str]) -> str:
+    """Run scripts/alertmanager-local COMMAND (it writes the config: one webhook receiver)."""
+    result = subprocess.run(
+        ["bash", str(REPO / "scripts" / "alertmanager-local"), command],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
 
 
 @pytest.mark.slow
@@ -177,25 +170,24 @@ def test_a_real_alertmanager_delivers_through_the_webhook_to_incidents(
     kafka_broker: KafkaBroker,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    binary = _alertmanager_or_skip()
+    _alertmanager_or_skip()
     d = Deployment.create(kafka_broker, "alertmanager")
     webhook_port, am_port = free_port(), free_port()
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN)
-    config = tmp_path / "alertmanager.yml"
-    config.write_text(_alertmanager_config(webhook_port))
     webhook = subprocess.Popen(
         [*AIOPS, "webhook", "--bootstrap-servers", kafka_broker.bootstrap_servers,
          "--alerts-topic", d.topics.alerts, "--host", "127.0.0.1", "--port", str(webhook_port),
          "--token-file", str(token_file)],
         stdout=subprocess.DEVNULL, stderr=open(tmp_path / "webhook.log", "wb"),  # noqa: SIM115
     )  # fmt: skip
-    alertmanager = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.path={tmp_path / 'am-data'}",
-         f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=",
-         "--log.level=warn"],
-        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "alertmanager.log", "wb"),  # noqa: SIM115
-    )  # fmt: skip
+    am_env = {
+        "AM_PORT": str(am_port),
+        "AM_DIR": str(tmp_path / "alertmanager"),
+        "AIOPS_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/alerts",
+        "AIOPS_WEBHOOK_TOKEN": TOKEN,
+    }
+    assert "started" in _alertmanager("start", am_env)
     base = f"http://127.0.0.1:{am_port}"
     try:
         wait_for(
@@ -230,9 +222,9 @@ def test_a_real_alertmanager_delivers_through_the_webhook_to_incidents(
             for a in json.load(urllib.request.urlopen(f"{base}/api/v2/alerts", timeout=10))
         }
     finally:
-        alertmanager.terminate()
+        assert "stopped" in _alertmanager("stop", am_env)
         webhook.terminate()
-        assert alertmanager.wait(30) == 0 and webhook.wait(30) == 0
+        assert webhook.wait(30) == 0
     records = kafka_broker.read_all(d.topics.alerts)
     alerts = _alerts_on(kafka_broker, d)
     assert {a.name: a.fingerprint for a in alerts} == fingerprints  # Alertmanager's own, kept
