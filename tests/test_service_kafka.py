@@ -357,3 +357,43 @@ def _scoped(part: tuple[list[bytes], list[bytes]], scope: str) -> tuple[list, li
         obj["labels"] = {"env": scope}
         changes.append(change_message(orjson.dumps(obj), "env"))
     return alerts, changes
+
+
+def test_idle_advance_lets_a_quiet_shard_resolve_its_incidents(
+    kafka_broker: KafkaBroker,  # noqa: F811
+) -> None:
+    """With --idle-advance-s, a caught-up shard's event clock follows the wall clock while
+    nothing arrives (here: 400 quiet seconds, faked), so the resolved alert's quiet period
+    passes and the incident resolves without another event."""
+    from aiops.wiring import build_pipeline
+    from connectors.kafka.service import Service, Settings
+    from pipeline.config import load_config
+    from pipeline.topology import Topology
+
+    d = Deployment.create(kafka_broker, "idle")
+    fired = {"id": "a-1", "time": "2026-01-05T10:00:00Z", "name": "DBDown", "service": "db",
+             "severity": "critical"}  # fmt: skip
+    resolved = {**fired, "id": "a-2", "time": "2026-01-05T10:01:00Z", "status": "resolved"}
+    kafka_broker.produce(d.topics.alerts, [(b"", orjson.dumps(x)) for x in (fired, resolved)])
+    config = load_config()
+    service = Service(
+        Settings(kafka_broker.bootstrap_servers, d.topics, d.group, idle_advance_s=1.0),
+        lambda: build_pipeline(config, Topology()),
+        "digest",
+    )
+    try:
+        service.subscribe()
+        wait_for(lambda: service.poll_once() >= 0 and service.caught_up(), 60, "caught up")
+        (shard,) = service.shards.values()
+        clock = shard.pipeline.clock
+        assert [i.status for i in shard.pipeline.store.live.values()] == ["open"]
+        shard.last_record -= 400  # as if 400 s passed without a record
+        service.poll_once()
+        assert shard.pipeline.clock is not None and clock is not None
+        assert shard.pipeline.clock - clock >= 400
+        service.checkpoint()
+    finally:
+        service.close()
+    statuses = [json.loads(r.value)["status"] for r in kafka_broker.read_all(d.topics.incidents)]
+    d.delete()
+    assert statuses[0] == "open" and statuses[-1] == "resolved"

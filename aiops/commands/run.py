@@ -137,6 +137,9 @@ def configure_logging(level: str) -> None:
     except ValueError:
         raise UsageError(f"--log-level {level}: not a logging level") from None
     logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # Restoring a snapshot runs inside the consumer's rebalance callback, which its event
+    # loop reports as a slow task every time: expected, not worth a warning.
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
 
 
 def _check(args: argparse.Namespace) -> None:

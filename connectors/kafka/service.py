@@ -145,7 +145,7 @@ class Service:
 
     def run(self, until: Callable[[Service], bool] | None = None) -> None:
         """Run until stopped (or `until(self)` is true after a poll), then shut down cleanly."""
-        self.consumer.subscribe(list(self.topics.inputs), listener=_Listener(self))
+        self.subscribe()
         try:
             while not self._stopping:
                 try:
@@ -166,6 +166,10 @@ class Service:
             raise
         finally:
             self.close()
+
+    def subscribe(self) -> None:
+        """Join the group on the input topics; shards come with the assignment (in a poll)."""
+        self.consumer.subscribe(list(self.topics.inputs), listener=_Listener(self))
 
     def close(self) -> None:
         self.consumer.close(autocommit=False)
