@@ -214,15 +214,18 @@ class Service:
         return done
 
     def _process(self, shard: Shard) -> int:
+        """Release what the merge allows into the shard's pipeline and produce the outputs;
+        returns the records handled (dead letters included: their offsets are done too)."""
         pipeline = shard.pipeline
         dedup_before = {k: pipeline.dedup.counts[k] for k in _FOLDED}
         redelivered_before = pipeline.counts["redelivered"]
         sources: Counter[tuple[str, str]] = Counter()
-        count = 0
+        handled = 0
         inputs = self.topics.inputs
         for stream, pending in shard.merger.release(
             lambda s: self.positions.caught_up(shard.index, s)
         ):
+            handled += 1
             record = pending.record
             topic = inputs[stream]
             if isinstance(record, MessageDeadLetter):
@@ -237,12 +240,11 @@ class Service:
                     )
                 )
                 continue
-            count += 1
             source = (record.source or "unknown") if isinstance(record, Alert) else "change"
             sources[(source, topic)] += 1
-        if not count:
+        if not handled:
             return 0
-        shard.processed += count
+        shard.processed += handled
         shard.last_record = time.monotonic()
         for (source, topic), n in sources.items():
             self.metrics.events_in.labels(source, topic).inc(n)
@@ -254,7 +256,7 @@ class Service:
         if redelivered:
             self.metrics.redelivered.inc(redelivered)
         self.out.emit(pipeline.drain(), shard.statuses)
-        return count
+        return handled
 
     def _idle_advance(self, shard: Shard) -> None:
         """With `idle_advance_s`, a shard that is caught up and quiet lets its event clock run
