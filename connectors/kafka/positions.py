@@ -58,16 +58,25 @@ class Positions:
                 return False
         return self.known[tp] >= high
 
-    def next_offsets(self, index: int, merger: ShardMerger) -> dict[str, int]:
+    def next_offsets(
+        self, index: int, merger: ShardMerger, local_only: bool = False
+    ) -> dict[str, int]:
         """Per input topic of shard `index`: the next offset whose records are not all
-        processed (the first buffered one, or the fetch position)."""
+        processed (the first buffered one, or the fetch position).
+
+        `local_only` (inside a rebalance callback, which must not block on the consumer):
+        a partition whose position is not known here is left out; nothing was received
+        from it nor sought on it, so its committed offset is where it stands."""
         out: dict[str, int] = {}
         assignment = self.consumer.assignment()
         for stream, topic in enumerate(self.inputs):
             first = merger.first_offset(stream)
+            tp = TopicPartition(topic, index)
             if first is not None:
                 out[topic] = first
-            elif (tp := TopicPartition(topic, index)) in assignment:
+            elif local_only and tp in self.known:
+                out[topic] = self.known[tp]
+            elif not local_only and tp in assignment:
                 out[topic] = self.position(tp)
         return out
 

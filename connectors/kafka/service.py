@@ -128,6 +128,7 @@ class Service:
             heartbeat_interval_ms=max(1000, settings.session_timeout_ms // 3),
             partition_assignment_strategy=[RangePartitionAssignor],
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            metadata_max_age_ms=30_000,  # partitions added to a topic are used within 30 s
         )
         self.positions = Positions(self.consumer, self.topics.inputs)
         self.out = OutputWriter(
@@ -168,7 +169,13 @@ class Service:
             self.close()
 
     def subscribe(self) -> None:
-        """Join the group on the input topics; shards come with the assignment (in a poll)."""
+        """Join the group on the input topics; shards come with the assignment (in a poll).
+
+        The topics' partitions are looked up first: a group joined before the metadata
+        arrives is assigned nothing, and would learn otherwise only at the next metadata
+        refresh."""
+        for topic in self.topics.inputs:
+            self.consumer.partitions_for_topic(topic)
         self.consumer.subscribe(list(self.topics.inputs), listener=_Listener(self))
 
     def close(self) -> None:
@@ -285,12 +292,14 @@ class Service:
         first = self._first_unsaved
         return first is not None and time.monotonic() - first >= self.settings.checkpoint_interval_s
 
-    def _write_snapshots(self, shards: list[Shard]) -> dict[TopicPartition, OffsetAndMetadata]:
+    def _write_snapshots(
+        self, shards: list[Shard], local_only: bool = False
+    ) -> dict[TopicPartition, OffsetAndMetadata]:
         """Write a snapshot of each shard (after its outputs were acknowledged); return the
         offsets they reflect, to commit once the snapshots are acknowledged in turn."""
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for shard in shards:
-            next_offsets = self.positions.next_offsets(shard.index, shard.merger)
+            next_offsets = self.positions.next_offsets(shard.index, shard.merger, local_only)
             snap = Snapshot(shard.index, next_offsets, shard.pipeline, self.digest, time.time())
             value = snap.encode()
             self.out.send(self.topics.checkpoints, self.snapshots.key(shard.index), value)
@@ -334,8 +343,10 @@ class Service:
         try:
             self.out.flush()
             for shard in shards:
-                shard.resume = self.positions.next_offsets(shard.index, shard.merger)
-            self._write_snapshots([s for s in shards if s.processed])
+                shard.resume = self.positions.next_offsets(
+                    shard.index, shard.merger, local_only=True
+                )
+            self._write_snapshots([s for s in shards if s.processed], local_only=True)
             self.out.flush()
         except OutputError as exc:
             # The loop's next flush raises it again and the service stops; whoever owns the
