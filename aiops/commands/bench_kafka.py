@@ -37,7 +37,8 @@ from aiops.wiring import build_pipeline
 from connectors.files import load_topology
 from connectors.kafka.checkpoint import state_digest
 from connectors.kafka.messages import DEFAULT_SCOPE_LABEL, alert_messages, change_message
-from connectors.kafka.service import Service, Settings
+from connectors.kafka.service import Service
+from connectors.kafka.settings import Settings
 from connectors.kafka.topics import Topics, create_missing, ensure_topics
 from pipeline.config import load_config
 

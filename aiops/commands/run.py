@@ -21,7 +21,8 @@ from connectors.files import InputError, load_topology
 from connectors.kafka import topics as t
 from connectors.kafka.checkpoint import state_digest
 from connectors.kafka.outputs import OutputError
-from connectors.kafka.service import Service, Settings
+from connectors.kafka.service import Service
+from connectors.kafka.settings import Settings
 from connectors.kafka.topics import Topics, ensure_topics
 from connectors.metrics import ServiceMetrics, serve
 from pipeline.config import ConfigError

@@ -38,7 +38,7 @@ from connectors.kafka.messages import MessageDeadLetter
 from connectors.kafka.ordering import ALERTS, CHANGES, ShardMerger
 from connectors.kafka.outputs import OutputError, OutputWriter
 from connectors.kafka.positions import Positions
-from connectors.kafka.topics import Topics
+from connectors.kafka.settings import Settings
 from connectors.metrics import ServiceMetrics
 from pipeline.engine import Pipeline
 from pipeline.incidents import OPEN
@@ -47,25 +47,6 @@ from pipeline.records import Alert, RecordError
 log = logging.getLogger(__name__)
 
 _FOLDED = ("duplicate", "update", "refire", "late", "ack")
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    bootstrap_servers: str
-    topics: Topics = field(default_factory=Topics)
-    group: str = "aiops"
-    checkpoint_interval_s: float = 5.0
-    checkpoint_records: int = 50_000
-    max_poll_records: int = 2000
-    session_timeout_ms: int = 10_000
-    instance_id: str | None = None  # static group membership: a restart keeps its shards
-    idle_advance_s: float = 0.0  # 0: event time moves only with events (as in replay)
-    max_buffered: int = 100_000  # records held per stream before its partition is paused
-    auto_offset_reset: str = "earliest"
-    # How long the broker may hold a fetch waiting for data. With Kafka's 500 ms default the
-    # alert-to-incident p99 at 2,000 alerts/s was ~270 ms, with 50 ms ~120 ms, with 20 ms
-    # ~80 ms (aiops bench-kafka); the price is up to 40 fetch requests/s while idle.
-    fetch_max_wait_ms: int = 25
 
 
 @dataclass(slots=True)
