@@ -116,14 +116,19 @@ class Deployment:
     def run_until_caught_up(
         self, *extra: str, topology: Path | None = None, timeout: float = 120
     ) -> str:
-        result = subprocess.run(
-            self.args("--exit-when-caught-up", *extra, topology=topology),
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        """`aiops run --exit-when-caught-up`; returns its log (stderr)."""
+        try:
+            result = subprocess.run(
+                self.args("--exit-when-caught-up", *extra, topology=topology),
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            log = exc.stderr.decode() if isinstance(exc.stderr, bytes) else str(exc.stderr)
+            raise AssertionError(f"not caught up within {timeout}s; its log:\n{log}") from None
         assert result.returncode == 0, result.stderr[-4000:]
         return result.stderr
 

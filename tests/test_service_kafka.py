@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 
 import orjson
@@ -403,3 +404,35 @@ def test_idle_advance_lets_a_quiet_shard_resolve_its_incidents(
     statuses = [json.loads(r.value)["status"] for r in kafka_broker.read_all(d.topics.incidents)]
     d.delete()
     assert statuses[0] == "open" and statuses[-1] == "resolved"
+
+
+def test_a_rebalance_whose_assignment_never_came_is_joined_again(
+    kafka_broker: KafkaBroker,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """kafka-python 3.0.12 can lose the end of a rebalance that completes between two polls
+    (seen in this suite: revoked, then no assignment for minutes). The service notices that
+    a revoke was not followed by an assignment and joins the group again."""
+    from aiops.wiring import build_pipeline
+    from connectors.kafka.service import Service
+    from connectors.kafka.settings import Settings
+    from pipeline.topology import Topology
+
+    d = Deployment.create(kafka_broker, "lost")
+    config = load_config()
+    service = Service(
+        Settings(kafka_broker.bootstrap_servers, d.topics, d.group, session_timeout_ms=6000),
+        lambda: build_pipeline(config, Topology()),
+        "digest",
+    )
+    try:
+        service.subscribe()
+        wait_for(lambda: service.poll_once(200) >= 0 and bool(service.shards), 60, "shards")
+        service.on_revoked()  # what the lost rebalance leaves: revoked, nothing assigned
+        assert service.shards == {}
+        service._revoked_at = time.monotonic() - 60
+        wait_for(lambda: service.poll_once(200) >= 0 and bool(service.shards), 60, "shards back")
+    finally:
+        service.close()
+        d.delete()
+    assert "joining the group again" in caplog.text

@@ -94,6 +94,7 @@ class Service:
         self._parked: dict[int, Shard] = {}
         self._stopping = False
         self._failed = False
+        self._revoked_at: float | None = None  # a rebalance began and no assignment came yet
         self._first_unsaved: float | None = None
         self._since_checkpoint = 0
         self.records_processed = 0
@@ -164,8 +165,13 @@ class Service:
         self.out.close()
 
     # ---- one round --------------------------------------------------------------------
-    def poll_once(self, timeout_ms: int = 200) -> int:
-        """One poll and everything it allows; returns the records processed."""
+    def poll_once(self, timeout_ms: int = 1000) -> int:
+        """One poll and everything it allows; returns the records processed.
+
+        The poll returns as soon as records arrive; its timeout bounds an idle wait (and how
+        long SIGTERM waits). A generous one also lets a rebalance finish inside one poll:
+        kafka-python 3.0.12 can lose a join that completes between two polls."""
+        self._recover_lost_rebalance()
         batch = self.consumer.poll(timeout_ms=timeout_ms)
         polled = time.monotonic()
         for tp, msgs in batch.items():
@@ -316,6 +322,7 @@ class Service:
     def on_revoked(self) -> None:
         """Before a rebalance: snapshot every changed shard so the next owner starts from
         here, and park the shards (ours again if we are assigned them back)."""
+        self._revoked_at = time.monotonic()
         shards = list(self.shards.values())
         self.shards = {}
         self._parked = {}
@@ -341,10 +348,12 @@ class Service:
     def on_lost(self) -> None:
         """Partitions taken away without a clean revoke: others may own them already, so
         write nothing; their next owner restores the last snapshot."""
+        self._revoked_at = time.monotonic()
         self._parked = {}
         self.shards = {}
 
     def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._revoked_at = None
         inputs = set(self.topics.inputs)
         indexes = sorted({tp.partition for tp in assigned if tp.topic in inputs})
         parked, self._parked = self._parked, {}
@@ -384,6 +393,19 @@ class Service:
             tp = TopicPartition(topic, index)
             if assigned is None or tp in assigned:
                 self.positions.seek(tp, offset)
+
+    def _recover_lost_rebalance(self) -> None:
+        """kafka-python 3.0.12 can drop the end of a rebalance that completes between two
+        polls: the group thinks it is done, the assignment never arrives, the shards sit
+        idle. Revoked and not assigned for twice the session timeout: leave and join again."""
+        since = self._revoked_at
+        limit = 2 * self.settings.session_timeout_ms / 1000
+        if since is None or time.monotonic() - since < limit:
+            return
+        log.warning("no assignment %.0f s after a rebalance began: joining the group again", limit)
+        self._revoked_at = time.monotonic()
+        self.consumer.unsubscribe()
+        self.subscribe()
 
     # ---- gauges -----------------------------------------------------------------------
     def _update_gauges(self) -> None:
