@@ -216,7 +216,13 @@ def test_sigterm_flushes_snapshots_and_commits_and_metrics_count(
         try:
             wait_for(lambda: live_groups(d.latest_incidents()) == expected, 60, "all incidents")
             assert d.committed() == {}
-            metrics = scrape(port)
+            metrics: dict = {}
+
+            def settled() -> bool:  # not in the middle of a (start-up) rebalance
+                metrics.update(scrape(port))
+                return metrics.get("aiops_shards", {}).get((), 0) == 1
+
+            wait_for(settled, 30, "one shard")
         finally:
             assert stop(service, signal.SIGTERM) == 0, (tmp_path / "run.log").read_text()
         assert d.committed() == d.end_offsets()

@@ -23,11 +23,9 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
@@ -35,9 +33,10 @@ from kafka.structs import OffsetAndMetadata
 from connectors.kafka import messages
 from connectors.kafka.checkpoint import Snapshot, SnapshotStore
 from connectors.kafka.messages import MessageDeadLetter
-from connectors.kafka.ordering import ALERTS, CHANGES, ShardMerger
+from connectors.kafka.ordering import ALERTS, CHANGES
 from connectors.kafka.outputs import OutputError, OutputWriter
 from connectors.kafka.positions import Positions
+from connectors.kafka.rebalance import Listener, RebalanceHandling, Shard
 from connectors.kafka.settings import Settings
 from connectors.metrics import ServiceMetrics
 from pipeline.engine import Pipeline
@@ -49,32 +48,7 @@ log = logging.getLogger(__name__)
 _FOLDED = ("duplicate", "update", "refire", "late", "ack")
 
 
-@dataclass(slots=True)
-class Shard:
-    index: int
-    pipeline: Pipeline
-    merger: ShardMerger = field(default_factory=ShardMerger)
-    processed: int = 0  # records since the last snapshot
-    statuses: dict[str, str] = field(default_factory=dict)  # emitted status per incident
-    last_record: float = field(default_factory=time.monotonic)
-    resume: dict[str, int] = field(default_factory=dict)  # next offsets when parked
-
-
-class _Listener(ConsumerRebalanceListener):
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
-    def on_partitions_revoked(self, revoked: Any) -> None:
-        self.service.on_revoked()
-
-    def on_partitions_assigned(self, assigned: Any) -> None:
-        self.service.on_assigned(set(assigned))
-
-    def on_partitions_lost(self, lost: Any) -> None:
-        self.service.on_lost()
-
-
-class Service:
+class Service(RebalanceHandling):
     def __init__(
         self,
         settings: Settings,
@@ -95,6 +69,8 @@ class Service:
         self._stopping = False
         self._failed = False
         self._revoked_at: float | None = None  # a rebalance began and no assignment came yet
+        self._to_commit: dict[TopicPartition, OffsetAndMetadata] = {}  # snapshot offsets
+        self._commit_tried = 0.0
         self._first_unsaved: float | None = None
         self._since_checkpoint = 0
         self.records_processed = 0
@@ -158,7 +134,7 @@ class Service:
         refresh."""
         for topic in self.topics.inputs:
             self.consumer.partitions_for_topic(topic)
-        self.consumer.subscribe(list(self.topics.inputs), listener=_Listener(self))
+        self.consumer.subscribe(list(self.topics.inputs), listener=Listener(self))
 
     def close(self) -> None:
         self.consumer.close(autocommit=False)
@@ -205,6 +181,8 @@ class Service:
         self._update_gauges()
         if self._checkpoint_due():
             self.checkpoint()
+        elif self._to_commit and time.monotonic() - self._commit_tried >= 1.0:
+            self._commit()
         return done
 
     def _process(self, shard: Shard) -> int:
@@ -307,105 +285,27 @@ class Service:
         self._first_unsaved = None
         self._since_checkpoint = 0
         self.metrics.last_checkpoint = time.time()
-        if commit and offsets:
-            try:
-                self.consumer.commit(offsets)
-            except KafkaError as exc:
-                # The snapshots hold the offsets too; the next checkpoint commits again.
-                self.metrics.commit_failures.inc()
-                log.warning("offset commit failed (retried at the next checkpoint): %s", exc)
-            else:
-                self.metrics.last_commit.set(time.time())
+        self._to_commit.update(offsets)
+        if commit:
+            self._commit()
         self.metrics.checkpoint_seconds.observe(time.monotonic() - started)
 
-    # ---- rebalance --------------------------------------------------------------------
-    def on_revoked(self) -> None:
-        """Before a rebalance: snapshot every changed shard so the next owner starts from
-        here, and park the shards (ours again if we are assigned them back)."""
-        self._revoked_at = time.monotonic()
-        shards = list(self.shards.values())
-        self.shards = {}
-        self._parked = {}
-        if self._failed:
+    def _commit(self) -> None:
+        """Commit the offsets of acknowledged snapshots. A failure (a broker restarting, a
+        group being rebalanced) keeps them for the next try, which comes with the next loop
+        round after a second even when no record arrives: the snapshots hold the offsets
+        meanwhile, so a failed commit delays only what the group shows."""
+        if not self._to_commit:
             return
+        self._commit_tried = time.monotonic()
         try:
-            self.out.flush()
-            for shard in shards:
-                shard.resume = self.positions.next_offsets(
-                    shard.index, shard.merger, local_only=True
-                )
-            self._write_snapshots([s for s in shards if s.processed], local_only=True)
-            self.out.flush()
-        except OutputError as exc:
-            # The loop's next flush raises it again and the service stops; whoever owns the
-            # shards next restores their last snapshot.
-            log.error("no snapshot before the rebalance: %s", exc)
-            self._failed = True
-            return
-        self._parked = {s.index: s for s in shards}
-        self.shards = {}
-
-    def on_lost(self) -> None:
-        """Partitions taken away without a clean revoke: others may own them already, so
-        write nothing; their next owner restores the last snapshot."""
-        self._revoked_at = time.monotonic()
-        self._parked = {}
-        self.shards = {}
-
-    def on_assigned(self, assigned: set[TopicPartition]) -> None:
-        self._revoked_at = None
-        inputs = set(self.topics.inputs)
-        indexes = sorted({tp.partition for tp in assigned if tp.topic in inputs})
-        parked, self._parked = self._parked, {}
-        missing = [i for i in indexes if i not in parked]
-        snapshots = self.snapshots.load(missing) if missing else {}
-        self.shards = {}
-        self.positions.reset()
-        for index in indexes:
-            shard = parked.get(index)
-            if shard is None:
-                shard = self._restore(index, snapshots[index])
-            else:
-                # The eager protocol reset positions to the committed offsets, which may be
-                # older than where this shard's processing stopped.
-                self._seek(index, shard.resume, assigned)
-            shard.merger.clear()
-            self.shards[index] = shard
-        log.info("assigned shards %s of %s", indexes, sorted(self.topics.inputs))
-
-    def _restore(self, index: int, found: Snapshot | str) -> Shard:
-        if isinstance(found, Snapshot):
-            self._seek(index, found.offsets, None)
-            self.metrics.restores.labels("restored").inc()
-            log.info("shard %d restored at offsets %s", index, found.offsets)
-            return Shard(index, found.pipeline)
-        if found == "none":
-            self.metrics.restores.labels("none").inc()
+            self.consumer.commit(dict(self._to_commit))
+        except KafkaError as exc:
+            self.metrics.commit_failures.inc()
+            log.warning("offset commit failed (retried): %s", exc)
         else:
-            log.warning("shard %d: snapshot not restored (%s); starting fresh", index, found)
-            self.metrics.restores.labels("rejected").inc()
-        return Shard(index, self.build_pipeline())
-
-    def _seek(
-        self, index: int, offsets: dict[str, int], assigned: set[TopicPartition] | None
-    ) -> None:
-        for topic, offset in offsets.items():
-            tp = TopicPartition(topic, index)
-            if assigned is None or tp in assigned:
-                self.positions.seek(tp, offset)
-
-    def _recover_lost_rebalance(self) -> None:
-        """kafka-python 3.0.12 can drop the end of a rebalance that completes between two
-        polls: the group thinks it is done, the assignment never arrives, the shards sit
-        idle. Revoked and not assigned for twice the session timeout: leave and join again."""
-        since = self._revoked_at
-        limit = 2 * self.settings.session_timeout_ms / 1000
-        if since is None or time.monotonic() - since < limit:
-            return
-        log.warning("no assignment %.0f s after a rebalance began: joining the group again", limit)
-        self._revoked_at = time.monotonic()
-        self.consumer.unsubscribe()
-        self.subscribe()
+            self._to_commit.clear()
+            self.metrics.last_commit.set(time.time())
 
     # ---- gauges -----------------------------------------------------------------------
     def _update_gauges(self) -> None:
