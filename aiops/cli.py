@@ -28,6 +28,10 @@ COMMANDS: tuple[str, ...] = (
     "capacity",
     "anomalies",
     "nab",
+    "run",
+    "webhook",
+    "produce",
+    "bench-kafka",
 )
 
 

@@ -26,7 +26,7 @@ from pipeline.records import (
 )
 from pipeline.topology import Topology, TopologyError
 
-_RAW_LIMIT = 64 * 1024  # keep dead letters readable: a huge raw line is cut here
+RAW_LIMIT = 64 * 1024  # keep dead letters readable: a huge raw line is cut here
 
 
 @dataclass(slots=True)
@@ -44,7 +44,7 @@ class DeadLetter:
             "file": self.file,
             "line": self.line,
             "error": self.error,
-            "raw": self.raw[:_RAW_LIMIT],
+            "raw": self.raw[:RAW_LIMIT],
         }
         if self.index is not None:
             out["index"] = self.index
@@ -132,6 +132,13 @@ def read_metrics(
 Record = Alert | Change | MetricSample | DeadLetter
 
 
+def merge_time(record: object) -> float:
+    """Where a record sorts when streams are merged: its event time; records without one
+    (dead letters, undated events) sort first, so they go as soon as they are a head."""
+    t = getattr(record, "time", None)
+    return float("-inf") if t is None else t
+
+
 def merge_streams(*streams: Iterable[Record]) -> Iterator[Record]:
     """Interleave streams by event time while keeping each stream's own order.
 
@@ -145,9 +152,8 @@ def merge_streams(*streams: Iterable[Record]) -> Iterator[Record]:
     def push(order: int, it: Iterator[Record]) -> None:
         nonlocal counter
         for record in it:
-            t = getattr(record, "time", None)
             counter += 1
-            heapq.heappush(heap, (float("-inf") if t is None else t, order, counter, record, it))
+            heapq.heappush(heap, (merge_time(record), order, counter, record, it))
             return
 
     for order, stream in enumerate(streams):

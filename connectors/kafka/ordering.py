@@ -1,0 +1,89 @@
+"""The order in which one shard's records meet the pipeline.
+
+A shard is one partition index: partition p of the alerts topic and partition p of the
+changes topic (producers key both by the correlation scope, so what may correlate lands on
+the same index). Kafka orders records within a partition only; across the two topics this
+module applies the rule `connectors.files.merge_streams` applies to files, so a service
+that reads a backlog sees exactly the order `aiops replay` sees:
+
+- the head with the earliest event time goes next (ties: alerts before changes); records
+  without a time (dead letters) go as soon as they are a head;
+- a head is only compared when the other stream has a head too, or when the other stream is
+  *exhausted for now*: its buffer is empty and its consumer position has reached the
+  partition's high watermark (nothing earlier can be waiting in the broker).
+
+So while reading a backlog the merge is exact; once caught up, records go in arrival order
+(a change that arrives late is processed when it arrives, like a late alert).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from connectors.files import merge_time
+from connectors.kafka.messages import Decoded
+
+_UNDATED = float("-inf")
+ALERTS, CHANGES = 0, 1  # stream order: on equal times alerts go first, as in replay
+
+
+@dataclass(slots=True)
+class Pending:
+    """A decoded record waiting for its turn."""
+
+    record: Decoded
+    offset: int  # of its message (a webhook payload may hold several records)
+
+
+class ShardMerger:
+    """Buffers of the two input streams of one shard, released in merge order."""
+
+    def __init__(self) -> None:
+        self.buffers: tuple[deque[Pending], deque[Pending]] = (deque(), deque())
+
+    def add(self, stream: int, offset: int, records: list[Decoded]) -> None:
+        self.buffers[stream].extend(Pending(record, offset) for record in records)
+
+    def __len__(self) -> int:
+        return len(self.buffers[0]) + len(self.buffers[1])
+
+    def first_offset(self, stream: int) -> int | None:
+        """The offset of the first message of `stream` not fully processed, if any is
+        buffered (a message half processed is processed again after a restore: its first
+        alerts are then exact redeliveries, which the pipeline drops)."""
+        buf = self.buffers[stream]
+        return buf[0].offset if buf else None
+
+    def clear(self) -> None:
+        for buf in self.buffers:
+            buf.clear()
+
+    def release(self, exhausted: Callable[[int], bool]) -> Iterator[tuple[int, Pending]]:
+        """(stream, pending) in merge order, as far as the rule above allows now.
+        `exhausted(stream)` says whether that stream's partition is caught up."""
+        alerts, changes = self.buffers
+        known: dict[int, bool] = {}  # nothing is fetched during a release: ask once per stream
+
+        def done(stream: int) -> bool:
+            if stream not in known:
+                known[stream] = exhausted(stream)
+            return known[stream]
+
+        while alerts or changes:
+            if alerts and changes:
+                stream = (
+                    ALERTS
+                    if merge_time(alerts[0].record) <= merge_time(changes[0].record)
+                    else CHANGES
+                )
+            elif alerts:
+                if merge_time(alerts[0].record) != _UNDATED and not done(CHANGES):
+                    return
+                stream = ALERTS
+            else:
+                if merge_time(changes[0].record) != _UNDATED and not done(ALERTS):
+                    return
+                stream = CHANGES
+            yield stream, self.buffers[stream].popleft()
