@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "evaluate",
     "bench",
     "train-links",
+    "train-rca",
     "forecast",
     "backtest",
     "capacity",

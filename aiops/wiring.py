@@ -44,13 +44,15 @@ def build_pipeline(
     if isinstance(link_model, ConfiguredModel):
         link_model = configured_link_model(config)
     changes = ChangeIndex(topology, config.root_cause.change_retention_s)
-    ranker = RootCauseRanker(config.root_cause, topology, changes)
+    symptoms = SymptomModel()
+    ranker = RootCauseRanker(config.root_cause, topology, changes, symptoms=symptoms)
     return Pipeline(
         config,
         topology,
         changes=changes,
         enrichers=[ranker],
-        symptoms=SymptomModel(),
+        observers=[ranker],
+        symptoms=symptoms,
         link_model=link_model,
     )
 

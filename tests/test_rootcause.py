@@ -76,8 +76,11 @@ def test_a_lone_failing_replica_is_named():
             ],
         )
     )
-    kinds = {(c["entity"], c["kind"]) for c in inc["root_cause"][:2]}
-    assert kinds == {("payments", "service"), ("payments-2", "resource")}
+    first = inc["root_cause"][0]
+    assert (first["entity"], first["kind"]) == ("payments-2", "resource")
+    assert "only payments-2 of 2 replicas of payments alerts" in first["evidence"]
+    # The replica stands for its service: the service is not listed again.
+    assert "payments" not in [c["entity"] for c in inc["root_cause"]]
 
 
 def test_priority_follows_impact_and_urgency():
