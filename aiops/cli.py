@@ -23,6 +23,8 @@ COMMANDS: tuple[str, ...] = (
     "bench",
     "train-links",
     "train-rca",
+    "feedback",
+    "change-impact",
     "forecast",
     "backtest",
     "capacity",

@@ -13,7 +13,14 @@ from typing import Any
 from tqdm import tqdm
 
 from aiops.wiring import CONFIGURED, ConfiguredModel, build_pipeline
-from connectors.files import DeadLetter, OutputFiles, merge_streams, read_alerts, read_changes
+from connectors.files import (
+    DeadLetter,
+    OutputFiles,
+    merge_streams,
+    read_alerts,
+    read_changes,
+    read_feedback,
+)
 from models.linkmodel import LinkModel
 from pipeline.config import Config
 from pipeline.engine import Drained, Pipeline
@@ -83,9 +90,11 @@ def replay(
     progress: bool | None = None,
     on_drain: Callable[[Pipeline, int], object] | None = None,
     link_model: LinkModel | ConfiguredModel | None = CONFIGURED,
+    feedback: Path | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline over the files and write the outputs; returns the summary.
-    `on_drain(pipeline, records_so_far)` is called at every periodic drain (benchmarks)."""
+    `on_drain(pipeline, records_so_far)` is called at every periodic drain (benchmarks).
+    `feedback` is a root-cause feedback store the ranker learns from before the first alert."""
     pipeline = build_pipeline(config, topology, link_model)
     started = time.perf_counter()
     total = alerts.stat().st_size + (changes.stat().st_size if changes else 0)
@@ -100,6 +109,12 @@ def replay(
     )
     with bar, OutputFiles(out_dir, OUTPUT_FILES) as files:
         sink = ReplaySink(files)
+        if feedback is not None:
+            for record in read_feedback(feedback):
+                if isinstance(record, DeadLetter):
+                    sink.dead_letter(record)
+                else:
+                    pipeline.feedback(record)
         streams = [read_alerts(alerts, progress=bar.update)]
         if changes is not None:
             streams.append(read_changes(changes, progress=bar.update))
@@ -147,6 +162,7 @@ def build_summary(pipeline: Pipeline, sink: ReplaySink, elapsed: float) -> dict[
         "merges": pipeline.correlator.merges,
         "reopens": pipeline.correlator.reopens,
         "predictions": sink.counts["predictions"],
+        "feedback_learned": counts["feedback"],
         "noise_reduction": round(1 - incidents / alerts, 4) if alerts else None,
         "elapsed_s": round(elapsed, 3),
         "events_per_second": round(events / elapsed, 1) if elapsed > 0 else None,

@@ -6,7 +6,8 @@ changes on them. Each answers P(this candidate is a root of the incident) in [0,
 score means the same thing in every incident.
 
 Online learning is river-style: `learn_one(signals, label)` takes one SGD step on the
-logistic loss, with an L2 pull back towards the offline weights so that a handful of
+logistic loss, `learn_pair(better, worse)` one on the pairwise loss the offline weights were
+fitted with, each with an L2 pull back towards the offline weights so that a handful of
 corrections moves the model without wrecking what the generated history taught it. The
 offline weights are kept (`prior_`), so the learned state is always "prior + the feedback
 seen", and replaying the same feedback from the prior gives the same weights.
@@ -62,6 +63,20 @@ class LogisticScorer:
             current = w.get(name, 0.0)
             w[name] = current + rate * error * value - pull * (current - self.prior_.get(name, 0.0))
         self.bias += rate * error - pull * (self.bias - self.prior_bias_)
+        self.updates_ += 1
+
+    def learn_pair(
+        self, better: dict[str, float], worse: dict[str, float], weight: float = 1.0
+    ) -> None:
+        """One SGD step on the pairwise logistic loss: `better` should outscore `worse` (the
+        confirmed root over another candidate of the same incident). The bias cancels."""
+        diff = {k: better.get(k, 0.0) - worse.get(k, 0.0) for k in better.keys() | worse.keys()}
+        w = self.weights
+        error = 1.0 - _sigmoid(sum(w.get(k, 0.0) * v for k, v in diff.items()))
+        rate, pull = self.learning_rate * weight, self.prior_strength
+        for name, value in diff.items():
+            current = w.get(name, 0.0)
+            w[name] = current + rate * error * value - pull * (current - self.prior_.get(name, 0.0))
         self.updates_ += 1
 
     def reset(self) -> None:

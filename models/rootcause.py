@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from config import CONFIG_DIR
 from models.rca_evidence import EvidenceWriter, change_evidence
+from models.rca_feedback import rounded, teach
 from models.rca_history import IncidentHistory, PastCase, ticket_tokens, tokens_of
 from models.rca_mentions import MentionIndex
 from models.rca_model import LogisticScorer, RootCauseModel
@@ -46,7 +47,6 @@ from pipeline.times import format_time
 from pipeline.topology import Topology
 
 _CONTEXT_CANDIDATES = 12  # candidates kept per incident for feedback
-_HISTORY_QUIET_MIN = 0.5  # a past root this similar joins the candidates even if quiet
 
 
 class NamePrior(Protocol):
@@ -146,17 +146,13 @@ class RootCauseRanker:
         past = self.history.roots(tokens) if tokens else {}
         pointed = self.builder.pointed(inc)
         quiet = self.builder.quiet_services(inc, pointed)
-        quiet += [
-            root
-            for root, (sim, _, _) in sorted(past.items())
-            if sim >= _HISTORY_QUIET_MIN and root in self.topology and root not in quiet
-        ]
+        quiet += [root for root in sorted(past) if root in self.topology and root not in quiet]
         recent = self._recent_changes(inc, quiet)
         cands = self.builder.candidates(inc, recent, quiet, pointed)
         entity_model = self.model.entity
         for cand in cands:
             hit = self._history_hit(cand, past)
-            cand.signals["history"] = hit[0] if hit else 0.0
+            cand.signals["history"] = self._history_signal(hit[0]) if hit else 0.0
             cand.score = entity_model.predict_one(cand.signals)
         cands.sort(key=lambda c: (-c.score, c.kind != "service", c.entity))
         top = cands[: self.cfg.max_candidates]
@@ -170,7 +166,7 @@ class RootCauseRanker:
                 "score": round(cc.score, 4),
                 "evidence": change_evidence(cc.change, cc.on.entity, cc.on.onset),
                 "on": cc.on.entity,
-                "signals": _rounded(cc.signals),
+                "signals": rounded(cc.signals),
             }
             for cc in change_cands[: self.cfg.max_changes]
         ]
@@ -197,7 +193,7 @@ class RootCauseRanker:
             "kind": kind,
             "score": round(cand.score, 4),
             "evidence": evidence,
-            "signals": _rounded(cand.signals),
+            "signals": rounded(cand.signals),
         }
 
     def _lone_replica(self, inc: Incident, cand: EntityCandidate) -> str | None:
@@ -209,6 +205,12 @@ class RootCauseRanker:
         if len(alerting) != 1 or len(known) < 2:
             return None
         return next(iter(alerting))
+
+    def _history_signal(self, similarity: float) -> float:
+        """0 at the least similarity that counts, 1 for an identical past incident: weak
+        resemblances say little (most past incidents share a gateway and a latency alert)."""
+        floor = self.cfg.history_min_similarity
+        return max(similarity - floor, 0.0) / (1.0 - floor) if floor < 1.0 else 0.0
 
     def _history_hit(
         self, cand: EntityCandidate, past: dict[str, tuple[float, PastCase, int]]
@@ -283,11 +285,11 @@ class RootCauseRanker:
             "started_at": format_time(ctx["started_at"]),
             "tokens": sorted(ctx["tokens"]),
             "candidates": [
-                {"entity": c.entity, "kind": c.kind, "signals": _rounded(c.signals)}
+                {"entity": c.entity, "kind": c.kind, "signals": rounded(c.signals)}
                 for c in ctx["candidates"]
             ],
             "changes": [
-                {"entity": c.change.id, "on": c.on.entity, "signals": _rounded(c.signals)}
+                {"entity": c.change.id, "on": c.on.entity, "signals": rounded(c.signals)}
                 for c in ctx["changes"]
             ],
         }
@@ -299,7 +301,7 @@ class RootCauseRanker:
             fb.context = self.context_of(fb.incident)
         self.feedback_seen += 1
         if fb.context is not None:
-            self._learn_context(fb, fb.context)
+            teach(fb, fb.context, self.model, self.history, self.topology.service_of)
         return fb
 
     def replay(self, records: Iterable[Feedback]) -> int:
@@ -312,44 +314,6 @@ class RootCauseRanker:
         for fb in records:
             self.learn_one(fb)
         return self.feedback_seen
-
-    def _learn_context(self, fb: Feedback, ctx: dict[str, Any]) -> None:
-        cands = [c for c in ctx.get("candidates") or () if _valid(c)]
-        changes = [c for c in ctx.get("changes") or () if _valid(c)]
-        roots = self._root_entities(fb, changes)
-        for c in cands:
-            self.model.entity.learn_one(_floats(c["signals"]), c["entity"] in roots)
-        for c in changes:
-            if fb.kind == "change":
-                self.model.change.learn_one(_floats(c["signals"]), c["entity"] == fb.root)
-            elif c.get("on") not in roots:  # a change on a candidate that was not the root
-                self.model.change.learn_one(_floats(c["signals"]), False)
-        tokens = ctx.get("tokens")
-        if isinstance(tokens, list) and tokens:
-            # A confirmed change stands for the entity it touched in similar incidents.
-            touched = sorted(roots - {fb.root}) if fb.kind == "change" else []
-            root = touched[0] if touched else fb.root
-            self.history.add(
-                PastCase(
-                    key=fb.incident,
-                    tokens=frozenset(str(t) for t in tokens),
-                    root=root,
-                    kind=fb.kind,
-                    title=str(ctx.get("title") or ""),
-                    resolution=fb.note,
-                )
-            )
-
-    def _root_entities(self, fb: Feedback, changes: list[dict[str, Any]]) -> set[str]:
-        """Candidate entities the feedback confirms: the root, its service when it is a
-        resource, the entity a confirmed change touched."""
-        roots = {fb.root}
-        service = self.topology.service_of(fb.root)
-        if service:
-            roots.add(service)
-        if fb.kind == "change":
-            roots.update(str(c.get("on")) for c in changes if c["entity"] == fb.root)
-        return roots
 
     def remember_ticket(self, ticket: Ticket) -> bool:
         """A resolved ticket on a configuration item becomes a past case for that item."""
@@ -373,23 +337,3 @@ class RootCauseRanker:
             )
         )
         return True
-
-
-def _rounded(signals: dict[str, float]) -> dict[str, float]:
-    return {k: round(v, 3) for k, v in signals.items() if v}
-
-
-def _valid(c: Any) -> bool:
-    return (
-        isinstance(c, dict)
-        and isinstance(c.get("entity"), str)
-        and isinstance(c.get("signals"), dict)
-    )
-
-
-def _floats(signals: dict[str, Any]) -> dict[str, float]:
-    return {
-        str(k): float(v)
-        for k, v in signals.items()
-        if isinstance(v, int | float) and not isinstance(v, bool)
-    }

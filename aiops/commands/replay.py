@@ -24,13 +24,22 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--changes", type=Path, help="change records JSONL")
     p.add_argument("--topology", type=Path, help="topology YAML")
     p.add_argument("--config", type=Path, help="config YAML overriding config/default.yaml")
+    p.add_argument(
+        "--feedback",
+        type=Path,
+        help="root-cause feedback store (aiops feedback) the ranker learns from first",
+    )
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    for label, path in (("alerts", args.alerts), ("changes", args.changes)):
+    for label, path in (
+        ("alerts", args.alerts),
+        ("changes", args.changes),
+        ("feedback", args.feedback),
+    ):
         if path is not None and not path.is_file():
             raise UsageError(f"--{label} {path}: no such file")
     try:
@@ -42,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
             topology,
             changes=args.changes,
             progress=False if args.no_progress else None,
+            feedback=args.feedback,
         )
     except (InputError, ConfigError) as exc:
         raise UsageError(str(exc)) from None

@@ -16,10 +16,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,12 @@ from pipeline.config import Config
 from pipeline.engine import Drained, Pipeline
 from pipeline.feedback import Feedback
 from pipeline.incidents import MERGED, PENDING, Incident
+from pipeline.records import Alert, Change
+from pipeline.times import format_time, parse_time
 
 PROFILES = ("small", "default", "dense", "wide", "storm")
 _DRAIN_EVERY = 500
+_DAY_GAP_S = 8 * 3600.0  # past alert timeouts and reopen windows: the day's incidents end
 
 Row = tuple[str, list[float], int]  # (incident key, signals, label)
 
@@ -75,16 +79,28 @@ def _variant(profile: str, rng: random.Random) -> dict[str, Any]:
     return over
 
 
-def training_scenarios(root: Path, per_profile: int, seed0: int) -> list[Path]:
+def training_scenarios(root: Path, per_profile: int, seed0: int) -> list[list[Path]]:
+    """Per training seed its days: every other seed gets a second day a day later with other
+    noise, where the same faults recur (the generator's faults do not depend on the start or
+    the noise), so the model learns what a confirmed similar incident is worth."""
     out = []
     for p_index, profile in enumerate(PROFILES):
         for k in range(per_profile):
             seed = seed0 + p_index * 1000 + k
-            params = profile_params(profile, **_variant(profile, random.Random(seed)))
+            rng = random.Random(seed)
+            params = profile_params(profile, **_variant(profile, rng))
             validate(params)
-            path = root / f"{profile}-{seed}"
-            write_scenario(generate(params, seed, profile), path)
-            out.append(path)
+            days = [params]
+            if k % 2 == 1:
+                start = format_time(parse_time(params.start) + 86400.0)
+                noise = params.noise_per_hour * rng.choice((0.5, 1.5))
+                days.append(dataclasses.replace(params, start=start, noise_per_hour=noise))
+            paths = []
+            for day, day_params in enumerate(days):
+                path = root / f"{profile}-{seed}-day{day}"
+                write_scenario(generate(day_params, seed, profile), path)
+                paths.append(path)
+            out.append(paths)
     return out
 
 
@@ -93,15 +109,35 @@ def fault_root(fault: dict[str, Any]) -> tuple[str, str]:
     return str(fault["root"]), str(fault["kind"])
 
 
+def _day_records(day: int, scenario: Path) -> Iterator[Alert | Change]:
+    """A day's alerts and changes with ids made unique across days."""
+    records = merge_streams(
+        read_alerts(scenario / "alerts.jsonl"), read_changes(scenario / "changes.jsonl")
+    )
+    for record in records:
+        if not isinstance(record, DeadLetter):
+            record.id = f"d{day}-{record.id}"
+            yield record
+
+
 class _Replay:
-    """One scenario through the pipeline, with simulated feedback on final incidents."""
+    """A scenario's days through one pipeline, with simulated feedback on final incidents."""
 
     def __init__(
-        self, scenario: Path, config: Config, model: RootCauseModel, feedback_share: float
+        self, days: list[Path], config: Config, model: RootCauseModel, feedback_share: float
     ) -> None:
-        truth = orjson.loads((scenario / "truth.json").read_bytes())
-        self.group: dict[str, str] = truth["alerts"]
-        self.faults = {f["id"]: f for f in truth["faults"]}
+        self.group: dict[str, str] = {}
+        self.faults: dict[str, dict[str, Any]] = {}
+        for day, scenario in enumerate(days):
+            truth = orjson.loads((scenario / "truth.json").read_bytes())
+            self.group.update((f"d{day}-{a}", f"d{day}-{g}") for a, g in truth["alerts"].items())
+            for f in truth["faults"]:
+                cause = f.get("cause_change")
+                fault = dict(f, id=f"d{day}-{f['id']}")
+                fault["cause_change"] = f"d{day}-{cause}" if cause else None
+                self.faults[fault["id"]] = fault
+        self.days = days
+        scenario = days[0]
         self.topology = load_topology(scenario / "topology.yaml")
         self.scenario = scenario
         self.pipeline: Pipeline = build_pipeline(config, self.topology)
@@ -134,13 +170,15 @@ class _Replay:
                 self.pipeline.feedback(Feedback(inc.id, root, kind, by="trainer", at=at))
 
     def run(self) -> Collected:
-        s = self.scenario
-        records = merge_streams(read_alerts(s / "alerts.jsonl"), read_changes(s / "changes.jsonl"))
-        for n, record in enumerate(records, start=1):
-            if not isinstance(record, DeadLetter):
-                self.pipeline.process(record)
-            if n % _DRAIN_EVERY == 0:
+        for day, scenario in enumerate(self.days):
+            if day:  # let the previous day's incidents become final (and confirmed)
                 self.take(self.pipeline.drain())
+                self.pipeline.advance((self.pipeline.clock or 0.0) + _DAY_GAP_S)
+                self.take(self.pipeline.drain())
+            for n, record in enumerate(_day_records(day, scenario), start=1):
+                self.pipeline.process(record)
+                if n % _DRAIN_EVERY == 0:
+                    self.take(self.pipeline.drain())
         self.take(self.pipeline.finish())
         return self.label()
 
@@ -250,7 +288,8 @@ def train(
         meta: dict[str, Any] = {
             "trained_on": f"{len(scenarios)} generated scenarios: profiles "
             f"{', '.join(PROFILES)}, {per_profile} each, seeds from {seed0}, randomised "
-            f"params; simulated feedback on {feedback_share:.0%} of final incidents",
+            f"params, every other one with a second day where its faults recur; simulated "
+            f"feedback on {feedback_share:.0%} of final incidents",
         }
         data = Collected()
         for round_no in range(rounds):
