@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "train-rca",
     "feedback",
     "change-impact",
+    "rca-bench",
     "forecast",
     "backtest",
     "capacity",
