@@ -2,7 +2,7 @@
 
 Every incident a problem manager confirms (feedback) and every resolved ticket on a
 configuration item becomes a past case: a set of tokens (the services, nodes and alert names
-involved, the words of its title, the ticket's CI and category) and its root entity with the
+involved, the words of its title; a ticket's configuration item) and its root entity with the
 resolution when known. A new incident asks for the cases most like it: cosine similarity of
 IDF-weighted token sets, so a token every case shares (a gateway, `HighLatency`) counts less
 than a rare one (`DBDeadlocks` on `payments-db`). The best similarity per root becomes the
@@ -51,11 +51,14 @@ def tokens_of(inc: Incident) -> frozenset[str]:
     return incident_tokens(inc.services, inc.nodes, inc.names, "")
 
 
-def ticket_tokens(cmdb_ci: str, category: str | None) -> frozenset[str]:
-    tokens = {f"svc:{cmdb_ci}", f"node:{cmdb_ci}"}
-    if category:
-        tokens.add(f"cat:{category.lower()}")
-    return frozenset(tokens)
+def ticket_tokens(cmdb_ci: str) -> frozenset[str]:
+    """A ticket is about one configuration item: a service or a node of that name."""
+    return frozenset({f"svc:{cmdb_ci}", f"node:{cmdb_ci}"})
+
+
+# A resolved ticket on an involved item says "this item has had trouble", not "this pattern
+# has been seen": it counts as a past case this alike, without a model trained on tickets.
+TICKET_SIMILARITY = 0.75
 
 
 class IncidentHistory:
@@ -111,6 +114,9 @@ class IncidentHistory:
         out = []
         for seq, common in shared.items():
             case = self._by_seq[seq]
+            if case.source == "ticket":
+                out.append((TICKET_SIMILARITY, -seq, case))
+                continue
             dot = sum(idf[t] ** 2 for t in common)
             norm_c = math.sqrt(sum(self._idf(t) ** 2 for t in case.tokens)) or 1.0
             sim = dot / (norm_q * norm_c)

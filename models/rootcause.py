@@ -328,7 +328,7 @@ class RootCauseRanker:
         self.history.add(
             PastCase(
                 key=ticket.number,
-                tokens=ticket_tokens(ci, ticket.category),
+                tokens=ticket_tokens(ci),
                 root=ci,
                 kind=kind,
                 title=ticket.category or "",
