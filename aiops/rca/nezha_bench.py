@@ -123,11 +123,19 @@ def fault_incidents(fault: Fault, incidents: Iterable[Incident]) -> list[Inciden
     return [inc for *_, inc in sorted(found, key=lambda x: x[:3])]
 
 
-def _service_of(candidate: dict[str, Any], topology: Topology) -> str | None:
-    kind, entity = candidate["kind"], candidate["entity"]
+def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -> list[str]:
+    """The services a candidate stands for: itself, a replica's service, or for a node the
+    incident's services running on it (the benchmark is scored by service)."""
+    kind, entity = candidate["kind"], str(candidate["entity"])
     if kind == "service":
-        return str(entity)
-    return topology.service_of(entity) if kind == "resource" else None
+        return [entity]
+    if kind == "resource":
+        service = topology.service_of(entity)
+        return [service] if service else []
+    if kind == "node":
+        on_node = inc.node_members.get(entity, ())
+        return sorted({m.service for m in on_node if m.service}, key=lambda s: inc.services[s])
+    return []
 
 
 def rankings(
@@ -139,21 +147,20 @@ def rankings(
     onset: dict[str, float] = {}
     counts: Counter[str] = Counter()
     walk: dict[str, float] = {}
-    scored: list[tuple[float, str]] = []
+    scored: list[tuple[float, int, str]] = []
     for inc in incs:
         for s, t in inc.services.items():
             onset[s] = min(onset.get(s, t), t)
         counts.update(m.service for m in inc.members.values() if m.service)
         for c in inc.root_cause:
-            service = _service_of(c, topology)
-            if service:
-                scored.append((-c["score"], service))
+            for order, service in enumerate(_services_of(c, inc, topology)):
+                scored.append((-c["score"], order, service))
         last = streamed.ranker.last_ranking(inc.id)
         for c in last["candidates"] if last else ():
             walk[c.entity] = max(walk.get(c.entity, 0.0), c.signals.get("walk", 0.0))
     by_onset = sorted(onset, key=lambda s: (onset[s], s))
     ranked: list[str] = []
-    for _, service in sorted(scored):
+    for *_, service in sorted(scored):
         if service not in ranked:
             ranked.append(service)
     ranked += [s for s in by_onset if s not in ranked]

@@ -10,8 +10,9 @@ What becomes of it:
 - the service call graph, from spans whose parent ran in another service (`depends_on`), and
   where each pod runs (the `Node` of its log lines): a `Topology`;
 - per-pod series, one sample a minute: the metric columns, and from the spans and logs of
-  that minute the pod's calls to each other service (p90 duration), the spans it served, and
-  its error, warning and never-seen-before log lines. Trace and log files overlap (a span or
+  that minute the pod's calls to each other service (p90 duration), the time its spans spent
+  in itself (p90 of duration minus children), and its error, warning and never-seen-before
+  log lines. Trace and log files overlap (a span or
   line in two files counts once); a malformed row is skipped and counted.
 """
 
@@ -57,7 +58,7 @@ NODE_COLUMNS = {"NodeCpuUsageRate(%)": "node_cpu", "NodeMemoryUsageRate(%)": "no
 # Series made from spans and log lines (files kept only around events): they come in bursts.
 # Volumes (spans served, log lines) follow the load generator, not faults: not series here.
 BURST_SERIES = frozenset(
-    {"calls_to", "served_p90", "log_errors", "log_warnings", "log_new_templates"}
+    {"calls_to", "self_time_p90", "log_errors", "log_warnings", "log_new_templates"}
 )
 COUNT_SERIES = frozenset({"log_errors", "log_warnings", "log_new_templates"})
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -199,41 +200,34 @@ def load_day(day: NezhaDay) -> DayData:
     """Read a day: topology from spans and log nodes, per-pod samples from all three."""
     pods: dict[str, str] = {}
     samples: list[MetricSample] = []
-    # Spans: the call graph, and per minute per pod the calls it made and the spans it served.
+    # Spans: the call graph; per minute per pod the calls it made to each other service, and
+    # the time its spans spent in itself (duration minus children): a slow dependency makes
+    # its callers' spans slow, not their own share of the time.
     span_pod: dict[str, str] = {}
-    edges: list[tuple[str, str, float, float]] = []  # (parent span, child pod, start, duration)
-    served: dict[tuple[str, int], list[float]] = defaultdict(list)
-    n_spans = 0
+    spans: list[tuple[str, str, str, float, float]] = []
+    children: dict[str, float] = defaultdict(float)  # span -> its children's total duration
     for span, parent, pod, start, duration in day.spans():
-        n_spans += 1
         span_pod[span] = pod
-        edges.append((parent, pod, start, duration))
+        spans.append((span, parent, pod, start, duration))
+        children[parent] += duration
     topology = Topology()
     calls: dict[tuple[str, str, int], list[float]] = defaultdict(list)
-    for parent, pod, start, duration in edges:
-        caller = span_pod.get(parent)
-        if caller is None:
-            continue
-        caller_service, service = pod_service(caller), pod_service(pod)
-        if caller_service == service:
-            continue
-        topology.add_service(caller_service, [service])
+    own: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for span, parent, pod, start, duration in spans:
         minute = int(start // 60)
-        calls[(caller, service, minute)].append(duration)
-        served[(pod, minute)].append(duration)
+        own[(pod, minute)].append(max(duration - children.get(span, 0.0), 0.0))
+        caller = span_pod.get(parent)
+        if caller is None or pod_service(caller) == pod_service(pod):
+            continue
+        topology.add_service(pod_service(caller), [pod_service(pod)])
+        calls[(caller, pod_service(pod), minute)].append(duration)
     for (caller, callee, minute), durations in calls.items():
-        samples.append(
-            MetricSample(
-                (minute + 1) * 60.0,
-                f"calls_to:{callee}",
-                _p90(durations),
-                pod_service(caller),
-                caller,
-            )
-        )
-    for (pod, minute), durations in served.items():
         t = (minute + 1) * 60.0
-        samples.append(MetricSample(t, "served_p90", _p90(durations), pod_service(pod), pod))
+        p90 = _p90(durations)
+        samples.append(MetricSample(t, f"calls_to:{callee}", p90, pod_service(caller), caller))
+    for (pod, minute), durations in own.items():
+        t = (minute + 1) * 60.0
+        samples.append(MetricSample(t, "self_time_p90", _p90(durations), pod_service(pod), pod))
     # Logs: per minute per pod, error and warning lines and templates never seen on it before.
     counts: dict[tuple[str, int], list[int]] = {}
     known: dict[str, set[str]] = defaultdict(set)
@@ -288,7 +282,7 @@ def load_day(day: NezhaDay) -> DayData:
         "pods": len(pods),
         "services": len(topology.callees),
         "dependencies": sum(len(v) for v in topology.callees.values()),
-        "spans": n_spans,
+        "spans": len(spans),
         "log_lines": n_lines,
         "metric_rows": n_rows,
         "samples": len(samples),
