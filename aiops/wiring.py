@@ -46,15 +46,16 @@ def build_pipeline(
     changes = ChangeIndex(topology, config.root_cause.change_retention_s)
     symptoms = SymptomModel()
     ranker = RootCauseRanker(config.root_cause, topology, changes, symptoms=symptoms)
-    return Pipeline(
+    pipeline = Pipeline(
         config,
         topology,
         changes=changes,
         enrichers=[ranker],
-        observers=[ranker],
         symptoms=symptoms,
         link_model=link_model,
     )
+    ranker.attach_alert_states(pipeline.dedup.states)
+    return pipeline
 
 
 def load_inputs(config_path: Path | None, topology_path: Path | None) -> tuple[Config, Topology]:

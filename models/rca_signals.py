@@ -133,12 +133,13 @@ class SignalBuilder:
     def pointed(self, inc: Incident) -> dict[str, set[str]]:
         """Entity -> the alerting services whose alerts name it."""
         out: dict[str, set[str]] = {}
-        if self.mentions is None or not len(self.mentions):
+        mentions = self.mentions
+        if mentions is None or mentions.states is None:
             return out
         for m in inc.members.values():
             if m.service is None:
                 continue
-            for target in self.mentions.named_by(m.resource or m.service, m.name):
+            for target in mentions.named_by(m):
                 out.setdefault(target, set()).add(m.service)
         return out
 

@@ -20,9 +20,9 @@ records replays into the same learned state (`replay`).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from config import CONFIG_DIR
 from models.rca_evidence import EvidenceWriter, change_evidence
@@ -31,6 +31,8 @@ from models.rca_history import IncidentHistory, PastCase, ticket_tokens, tokens_
 from models.rca_mentions import MentionIndex
 from models.rca_model import LogisticScorer, RootCauseModel
 from models.rca_signals import (
+    CHANGE_SIGNALS,
+    ENTITY_SIGNALS,
     ChangeCandidate,
     EntityCandidate,
     SignalBuilder,
@@ -40,13 +42,20 @@ from pipeline.changes import ChangeIndex
 from pipeline.config import ConfigError, RootCauseConfig
 from pipeline.feedback import Feedback
 from pipeline.incidents import Incident
-from pipeline.outputs import Outputs
-from pipeline.records import Alert, Change
+from pipeline.records import Change
 from pipeline.tickets import Ticket
 from pipeline.times import format_time
 from pipeline.topology import Topology
 
 _CONTEXT_CANDIDATES = 12  # candidates kept per incident for feedback
+
+
+class RankingMemory(NamedTuple):
+    title: str
+    start: float
+    tokens: frozenset[str]
+    candidates: list[tuple[str, str, dict[str, float]]]  # (entity, kind, signals)
+    changes: list[tuple[str, str, dict[str, float]]]  # (change id, entity it touched, signals)
 
 
 class NamePrior(Protocol):
@@ -109,17 +118,17 @@ class RootCauseRanker:
         self.builder = SignalBuilder(topology, cfg.explain_hops, self._likeness, self.mentions)
         self.evidence = EvidenceWriter(topology, cfg.explain_hops, self._likeness)
         self.history = IncidentHistory(cfg.history_capacity, cfg.history_min_similarity)
-        self._contexts: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._contexts: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
         self.feedback_seen = 0
 
     def _likeness(self, name: str) -> float:
         return self.symptoms.predict_one(name) if self.symptoms is not None else 0.5
 
     # ---- ranking --------------------------------------------------------------------------
-    def observe(self, record: Alert | Change, outputs: Outputs) -> None:
-        """Pipeline observer: remember which services each alert names."""
-        if isinstance(record, Alert):
-            self.mentions.observe(record)
+    def attach_alert_states(self, states: Mapping[str, Any]) -> None:
+        """The dedup stage's alert states by fingerprint: where the latest summaries are (for
+        which services an alert names)."""
+        self.mentions.attach(states)
 
     def enrich(self, inc: Incident) -> None:
         entities, changes = self.rank(inc)
@@ -259,38 +268,54 @@ class RootCauseRanker:
         cands: list[EntityCandidate],
         change_cands: list[ChangeCandidate],
     ) -> None:
-        """Keep what this ranking saw, so feedback on the incident can teach from it."""
-        self._contexts[inc.id] = {
-            "title": inc.title,
-            "started_at": inc.start,
-            "tokens": tokens,
-            "candidates": cands[:_CONTEXT_CANDIDATES],
-            "changes": change_cands[:_CONTEXT_CANDIDATES],
-        }
+        """Keep what this ranking saw, so feedback on the incident can teach from it. Kept as
+        tuples of numbers: thousands of incidents cost the garbage collector nothing."""
+        self._contexts[inc.id] = (
+            inc.title,
+            inc.start,
+            tuple(sorted(tokens)),
+            tuple(
+                (c.entity, c.kind, tuple(c.signals.get(k, 0.0) for k in ENTITY_SIGNALS))
+                for c in cands[:_CONTEXT_CANDIDATES]
+            ),
+            tuple(
+                (c.change.id, c.on.entity, tuple(c.signals.get(k, 0.0) for k in CHANGE_SIGNALS))
+                for c in change_cands[:_CONTEXT_CANDIDATES]
+            ),
+        )
         self._contexts.move_to_end(inc.id)
         while len(self._contexts) > self.cfg.feedback_memory:
             self._contexts.popitem(last=False)
 
-    def last_ranking(self, incident_id: str) -> dict[str, Any] | None:
-        """The incident's latest ranking: `candidates` and `changes`, best first."""
-        return self._contexts.get(incident_id)
+    def last_ranking(self, incident_id: str) -> RankingMemory | None:
+        """The incident's latest ranking, if still remembered: candidates and changes best
+        first, each (entity, kind or touched entity, signals)."""
+        kept = self._contexts.get(incident_id)
+        if kept is None:
+            return None
+        title, start, tokens, cands, changes = kept
+        return RankingMemory(
+            title,
+            start,
+            frozenset(tokens),
+            [(e, k, dict(zip(ENTITY_SIGNALS, v, strict=True))) for e, k, v in cands],
+            [(c, on, dict(zip(CHANGE_SIGNALS, v, strict=True))) for c, on, v in changes],
+        )
 
     def context_of(self, incident_id: str) -> dict[str, Any] | None:
         """The JSON context of the incident's latest ranking, if still remembered."""
-        ctx = self._contexts.get(incident_id)
-        if ctx is None:
+        memory = self.last_ranking(incident_id)
+        if memory is None:
             return None
         return {
-            "title": ctx["title"],
-            "started_at": format_time(ctx["started_at"]),
-            "tokens": sorted(ctx["tokens"]),
+            "title": memory.title,
+            "started_at": format_time(memory.start),
+            "tokens": sorted(memory.tokens),
             "candidates": [
-                {"entity": c.entity, "kind": c.kind, "signals": rounded(c.signals)}
-                for c in ctx["candidates"]
+                {"entity": e, "kind": k, "signals": rounded(sig)} for e, k, sig in memory.candidates
             ],
             "changes": [
-                {"entity": c.change.id, "on": c.on.entity, "signals": rounded(c.signals)}
-                for c in ctx["changes"]
+                {"entity": c, "on": on, "signals": rounded(sig)} for c, on, sig in memory.changes
             ],
         }
 

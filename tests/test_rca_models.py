@@ -8,7 +8,7 @@ from models.rca_history import IncidentHistory, PastCase, incident_tokens
 from models.rca_mentions import MentionIndex
 from models.rca_model import LogisticScorer, RootCauseModel
 from models.rca_walk import random_walk
-from tests.helpers import SHOP, alert, topology
+from tests.helpers import SHOP, topology
 
 
 def test_walkers_end_up_at_the_dependency_everything_leads_to():
@@ -86,9 +86,16 @@ def test_history_forgets_beyond_its_capacity():
 
 
 def test_mentions_name_known_services_but_not_the_alerts_own():
+    from types import SimpleNamespace
+
+    from pipeline.incidents import Member
+
     index = MentionIndex(topology(SHOP))
-    a = alert("a1", 0, "UpstreamTimeouts", "checkout", "checkout-1")
-    a.summary = "120 timeouts/min calling payments from checkout-1 (checkout, unknown-thing)"
-    index.observe(a)
-    assert index.named_by("checkout-1", "UpstreamTimeouts") == {"payments"}
-    assert index.named_by("checkout-1", "HighLatency") == frozenset()
+    member = Member("fp1", "UpstreamTimeouts", "checkout", "checkout-1", None, 3, 0.0, True, 0.0)
+    assert index.named_by(member) == frozenset()  # no alert states attached yet
+    summary = "120 timeouts/min calling payments from checkout-1 (checkout, unknown-thing)"
+    states = {"fp1": SimpleNamespace(summary=summary)}
+    index.attach(states)
+    assert index.named_by(member) == {"payments"}
+    states["fp1"] = SimpleNamespace(summary="now waiting for auth and node-1")
+    assert index.named_by(member) == {"auth", "node-1"}  # the latest summary counts

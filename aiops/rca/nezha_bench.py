@@ -156,8 +156,8 @@ def rankings(
             for order, service in enumerate(_services_of(c, inc, topology)):
                 scored.append((-c["score"], order, service))
         last = streamed.ranker.last_ranking(inc.id)
-        for c in last["candidates"] if last else ():
-            walk[c.entity] = max(walk.get(c.entity, 0.0), c.signals.get("walk", 0.0))
+        for entity, _, signals in last.candidates if last else ():
+            walk[entity] = max(walk.get(entity, 0.0), signals.get("walk", 0.0))
     by_onset = sorted(onset, key=lambda s: (onset[s], s))
     ranked: list[str] = []
     for *_, service in sorted(scored):

@@ -201,26 +201,25 @@ class _Replay:
             ranking = self.ranker.last_ranking(inc_id)
             if ranking is None:
                 continue
-            cands, changes = ranking["candidates"], ranking["changes"]
+            cands, changes = ranking.candidates, ranking.changes
             faults = roots.get(inc_id, [])
             causes = {f["cause_change"] for f in faults if f.get("cause_change")}
             key = f"{self.scenario.name}/{inc_id}"
-            for c in cands:
-                as_dict = {"entity": c.entity, "kind": c.kind}
+            for entity, kind, signals in cands:
+                as_dict = {"entity": entity, "kind": kind}
                 label = any(candidate_matches(as_dict, f, self.topology) for f in faults)
-                vector = [c.signals.get(k, 0.0) for k in ENTITY_SIGNALS]
+                vector = [signals.get(k, 0.0) for k in ENTITY_SIGNALS]
                 out.entity.append((key, vector, int(label)))
-            for cc in changes:
-                label = int(cc.change.id in causes)
-                vector = [cc.signals.get(k, 0.0) for k in CHANGE_SIGNALS]
-                out.change.append((key, vector, label))
+            for change_id, _, signals in changes:
+                vector = [signals.get(k, 0.0) for k in CHANGE_SIGNALS]
+                out.change.append((key, vector, int(change_id in causes)))
             for f in faults:
                 out.hits["faults"] += 1
                 rank = next(
                     (
                         i
-                        for i, c in enumerate(cands)
-                        if candidate_matches({"entity": c.entity, "kind": c.kind}, f, self.topology)
+                        for i, (entity, kind, _) in enumerate(cands)
+                        if candidate_matches({"entity": entity, "kind": kind}, f, self.topology)
                     ),
                     None,
                 )
