@@ -19,6 +19,7 @@ from connectors.files import (
     merge_streams,
     read_alerts,
     read_changes,
+    read_feedback,
     read_metrics,
 )
 from models.linkmodel import LinkModel
@@ -91,9 +92,11 @@ def replay(
     metrics: Path | None = None,
     on_drain: Callable[[Pipeline, int], object] | None = None,
     link_model: LinkModel | ConfiguredModel | None = CONFIGURED,
+    feedback: Path | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline over the files and write the outputs; returns the summary.
-    `on_drain(pipeline, records_so_far)` is called at every periodic drain (benchmarks)."""
+    `on_drain(pipeline, records_so_far)` is called at every periodic drain (benchmarks).
+    `feedback` is a root-cause feedback store the ranker learns from before the first alert."""
     pipeline = build_pipeline(config, topology, link_model)
     started = time.perf_counter()
     total = sum(p.stat().st_size for p in (alerts, changes, metrics) if p is not None)
@@ -108,6 +111,12 @@ def replay(
     )
     with bar, OutputFiles(out_dir, OUTPUT_FILES) as files:
         sink = ReplaySink(files)
+        if feedback is not None:
+            for record in read_feedback(feedback):
+                if isinstance(record, DeadLetter):
+                    sink.dead_letter(record)
+                else:
+                    pipeline.feedback(record)
         streams = [read_alerts(alerts, progress=bar.update)]
         if changes is not None:
             streams.append(read_changes(changes, progress=bar.update))
@@ -159,6 +168,7 @@ def build_summary(pipeline: Pipeline, sink: ReplaySink, elapsed: float) -> dict[
         "merges": pipeline.correlator.merges,
         "reopens": pipeline.correlator.reopens,
         "predictions": sink.counts["predictions"],
+        "feedback_learned": counts["feedback"],
         "noise_reduction": round(1 - incidents / alerts, 4) if alerts else None,
         "elapsed_s": round(elapsed, 3),
         "events_per_second": round(events / elapsed, 1) if elapsed > 0 else None,

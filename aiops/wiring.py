@@ -70,15 +70,15 @@ def build_pipeline(
     if isinstance(link_model, ConfiguredModel):
         link_model = configured_link_model(config)
     changes = ChangeIndex(topology, config.root_cause.change_retention_s)
-    ranker = RootCauseRanker(config.root_cause, topology, changes)
     symptoms = SymptomModel()
+    ranker = RootCauseRanker(config.root_cause, topology, changes, symptoms=symptoms)
     observers = []
     outage_model = configured_outage_model(config)
     if outage_model is not None:
         observers.append(
             OutagePredictor(config.prediction, outage_model, topology, changes, symptoms)
         )
-    return Pipeline(
+    pipeline = Pipeline(
         config,
         topology,
         changes=changes,
@@ -88,6 +88,8 @@ def build_pipeline(
         link_model=link_model,
         metrics=MetricWatch(limits=METRIC_LIMITS),
     )
+    ranker.attach_alert_states(pipeline.dedup.states)
+    return pipeline
 
 
 def load_inputs(config_path: Path | None, topology_path: Path | None) -> tuple[Config, Topology]:

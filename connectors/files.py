@@ -16,6 +16,7 @@ import orjson
 import yaml
 
 from connectors.formats import parse_alert_payload
+from pipeline.feedback import Feedback, feedback_from_dict
 from pipeline.records import (
     Alert,
     Change,
@@ -129,6 +130,35 @@ def read_metrics(
             yield DeadLetter(name, lineno, str(exc), text)
 
 
+def read_feedback(path: Path) -> Iterator[Feedback | DeadLetter]:
+    """Root-cause feedback records of a store (pipeline/feedback.py), bad lines as dead
+    letters. A record without `at` is dated 0 rather than now: a store replays the same."""
+    name = str(path)
+    for lineno, text in iter_lines(path):
+        try:
+            yield feedback_from_dict(orjson.loads(text), now=0.0)
+        except orjson.JSONDecodeError as exc:
+            yield DeadLetter(name, lineno, f"invalid JSON: {exc}", text)
+        except RecordError as exc:
+            yield DeadLetter(name, lineno, str(exc), text)
+
+
+def read_incidents(path: Path) -> list[dict[str, Any]]:
+    """Incidents written by a replay: an incidents.jsonl file, or a directory holding one."""
+    if path.is_dir():
+        path = path / "incidents.jsonl"
+    out = []
+    for lineno, text in iter_lines(path):
+        try:
+            doc = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise InputError(f"{path} line {lineno}: invalid JSON: {exc}") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
+            raise InputError(f"{path} line {lineno}: not an incident (no id)")
+        out.append(doc)
+    return out
+
+
 Record = Alert | Change | MetricSample | DeadLetter
 
 
@@ -222,6 +252,19 @@ class OutputFiles:
         for name in self._handles:
             os.replace(self.out_dir / f".{name}.tmp", self.out_dir / name)
         self._handles.clear()
+
+
+def append_jsonl(path: Path, row: Any) -> None:
+    """Append one record as a line and flush it to disk: a store that is only ever appended
+    to (the feedback store) keeps every complete line even if a later write fails."""
+    line = orjson.dumps(row) + b"\n"
+    try:
+        with path.open("ab") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise InputError(f"cannot append to {path}: {exc.strerror or exc}") from None
 
 
 def write_jsonl_atomic(

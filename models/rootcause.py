@@ -1,214 +1,257 @@
-"""First root-cause ranking: which service, node, resource or change most likely started it.
+"""Root-cause ranking: which service, node, resource or change most likely started it.
 
-Signals per candidate service, each in [0, 1], combined by configured weights:
-- explains: the share of the incident's other alerting services that depend on it
-  (transitively), i.e. where its fault would show up;
-- no_alerting_deps: none of its own dependencies alert, so nothing below it explains it;
-- onset: how early it started within the incident;
-- severity: its worst alert;
-- change: a change on it shortly before the incident started.
-Nodes that host alerting resources of several services (or alert themselves) compete with
-services; a lone alerting replica of a multi-replica service is named as a resource; recent
-changes on a candidate inherit its score scaled by how close they came before the onset.
+For each incident the ranker (1) gathers candidates: the alerting services, nodes shared by
+several of them, quiet services right below them, and roots of similar confirmed incidents
+(`models.rca_signals`); (2) describes each with the same signals: topology (what it
+explains, a random walk), onset order, severity, how cause-like its alert names are (learned
+online by the symptom model), shared infrastructure, recent changes and history; (3) scores
+them with a logistic model learned offline from generated incidents with ground truth
+(`aiops train-rca`) and online from problem managers' feedback (`learn_one`); (4) scores the
+changes on the best candidates with a second model; (5) writes checkable evidence for what is
+shown. It runs inside the stream each time an incident's picture changes, so it does look-ups
+and small sums only.
+
+Feedback: `learn_one(Feedback)` takes one SGD step per candidate of the incident as it was ranked
+(confirmed root positive, the rest negative), remembers the incident as a past case for
+similar future ones, and returns the record completed with that context, so a store of such
+records replays into the same learned state (`replay`).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
 
+from config import CONFIG_DIR
+from models.rca_evidence import EvidenceWriter, change_evidence
+from models.rca_feedback import rounded, teach
+from models.rca_history import IncidentHistory, PastCase, ticket_tokens, tokens_of
+from models.rca_mentions import MentionIndex
+from models.rca_model import LogisticScorer, RootCauseModel
+from models.rca_signals import (
+    CHANGE_SIGNALS,
+    ENTITY_SIGNALS,
+    ChangeCandidate,
+    EntityCandidate,
+    SignalBuilder,
+    change_signals,
+)
 from pipeline.changes import ChangeIndex
-from pipeline.config import RootCauseConfig
+from pipeline.config import ConfigError, RootCauseConfig
+from pipeline.feedback import Feedback
 from pipeline.incidents import Incident
-from pipeline.records import SEVERITIES, Change
+from pipeline.records import Change
+from pipeline.tickets import Ticket
 from pipeline.times import format_time
 from pipeline.topology import Topology
 
-_CHANGE_DECAY_S = 1800.0  # a change 30 min before onset counts 1/e of one at onset
+_CONTEXT_CANDIDATES = 12  # candidates kept per incident for feedback
 
 
-@dataclass(slots=True)
-class Candidate:
-    entity: str
-    kind: str  # service | resource | node | change
-    score: float
-    evidence: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "entity": self.entity,
-            "kind": self.kind,
-            "score": round(self.score, 4),
-            "evidence": self.evidence,
-        }
+class RankingMemory(NamedTuple):
+    title: str
+    start: float
+    tokens: frozenset[str]
+    candidates: list[tuple[str, str, dict[str, float]]]  # (entity, kind, signals)
+    changes: list[tuple[str, str, dict[str, float]]]  # (change id, entity it touched, signals)
 
 
-def _ago(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(seconds, 0):.0f} s"
-    return f"{seconds / 60:.0f} min"
+class NamePrior(Protocol):
+    def predict_one(self, name: str) -> float: ...
 
 
-def _when(before: float) -> str:
-    return f"{_ago(before)} before onset" if before >= 0 else f"{_ago(-before)} after onset"
+# The untrained starting point (`root_cause.model: null`): the first ranking's hand weights.
+_HAND_ENTITY = {
+    "explains": 2.5,
+    "no_alerting_deps": 1.5,
+    "onset": 1.5,
+    "severity": 0.8,
+    "cause_like": 0.8,
+    "change": 1.0,
+    "symptom_share": -1.0,
+    "chronic_share": -1.0,
+    "silent": -1.5,
+    "history": 2.0,
+}
+_HAND_CHANGE = {"entity_score": 3.0, "closeness": 2.0, "latest": 0.5, "after_onset": -1.0}
+
+
+def hand_model() -> RootCauseModel:
+    return RootCauseModel(
+        entity=LogisticScorer(dict(_HAND_ENTITY), bias=-4.0),
+        change=LogisticScorer(dict(_HAND_CHANGE), bias=-3.0),
+        meta={"trained": False},
+    )
+
+
+def configured_model(cfg: RootCauseConfig) -> RootCauseModel:
+    """The model `root_cause.model` names (relative to config/), or the hand weights."""
+    if not cfg.model:
+        return hand_model()
+    path = Path(cfg.model) if Path(cfg.model).is_absolute() else CONFIG_DIR / cfg.model
+    try:
+        return RootCauseModel.load(path)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 class RootCauseRanker:
-    """Ranks an incident's candidates; `enrich` is the pipeline's hook."""
+    """Ranks an incident's candidates; `enrich` is the pipeline's hook, `learn_one` its feedback."""
 
-    def __init__(self, cfg: RootCauseConfig, topology: Topology, changes: ChangeIndex) -> None:
+    def __init__(
+        self,
+        cfg: RootCauseConfig,
+        topology: Topology,
+        changes: ChangeIndex,
+        model: RootCauseModel | None = None,
+        symptoms: NamePrior | None = None,
+    ) -> None:
         self.cfg = cfg
         self.topology = topology
         self.changes = changes
-        w = cfg.weights
-        self._weights = {
-            "explains": w.explains,
-            "no_alerting_deps": w.no_alerting_deps,
-            "onset": w.onset,
-            "severity": w.severity,
-            "change": w.change,
-        }
-        self._total = sum(self._weights.values()) or 1.0
+        self.model = model if model is not None else configured_model(cfg)
+        self.model.set_learning(cfg.feedback_learning_rate, cfg.feedback_prior_strength)
+        self.symptoms = symptoms
+        self.mentions = MentionIndex(topology)
+        self.builder = SignalBuilder(topology, cfg.explain_hops, self._likeness, self.mentions)
+        self.evidence = EvidenceWriter(topology, cfg.explain_hops, self._likeness)
+        self.history = IncidentHistory(cfg.history_capacity, cfg.history_min_similarity)
+        self._contexts: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
+        self.feedback_seen = 0
+
+    def _likeness(self, name: str) -> float:
+        return self.symptoms.predict_one(name) if self.symptoms is not None else 0.5
+
+    # ---- ranking --------------------------------------------------------------------------
+    def attach_alert_states(self, states: Mapping[str, Any]) -> None:
+        """The dedup stage's alert states by fingerprint: where the latest summaries are (for
+        which services an alert names)."""
+        self.mentions.attach(states)
 
     def enrich(self, inc: Incident) -> None:
-        inc.root_cause = [c.to_dict() for c in self.rank(inc)]
-
-    def rank(self, inc: Incident) -> list[Candidate]:
-        span = max(inc.last_onset - inc.start, 1.0)
-        changes = self._recent_changes(inc)
-        # Score every candidate first (cheap), write evidence only for the ones shown.
-        scored: list[tuple[float, str, str]] = [
-            (self._service_score(inc, service, span, changes), "service", service)
-            for service in inc.service_members
-        ]
-        scored.extend(self._node_scores(inc, span, changes))
-        scored.sort(key=lambda c: (-c[0], c[1] != "service", c[2]))
-        top = [
-            Candidate(entity, kind, score, self._evidence(inc, kind, entity, changes))
-            for score, kind, entity in scored[: self.cfg.max_candidates]
-        ]
-        extra = self._resources(inc, top) + self._change_candidates(top, changes, inc)
-        ranked = sorted(top + extra, key=lambda c: (-c.score, c.kind != "service", c.entity))
-        return ranked[: self.cfg.max_candidates]
-
-    # ---- candidates ---------------------------------------------------------------------
-    def _service_score(
-        self, inc: Incident, service: str, span: float, changes: dict[str, list[Change]]
-    ) -> float:
-        topo, hops = self.topology, self.cfg.explain_hops
-        services = inc.services
-        others = len(services) - 1
-        up = topo.upstream(service, hops)
-        explained = sum(1 for s in up if s in services)
-        down = topo.downstream(service, hops)
-        deps_alert = any(s in services for s in down)
-        worst = max(m.severity for m in inc.service_members[service])
-        return self._score(
-            explains=explained / others if others else 1.0,
-            no_alerting_deps=0.0 if deps_alert else 1.0,
-            onset=1.0 - (services[service] - inc.start) / span,
-            severity=worst / 4,
-            change=self._change_signal(changes.get(service, ()), inc.start),
+        entities, changes = self.rank(inc)
+        shown = [*entities, *changes]
+        shown.sort(
+            key=lambda c: (-c["score"], c["kind"] == "change", c["kind"] != "service", c["entity"])
         )
+        inc.root_cause = shown
+        floor = self.cfg.suspect_min_score
+        inc.suspected_changes = [
+            {
+                "change": c["entity"],
+                "entity": c["on"],
+                "score": c["score"],
+                "evidence": c["evidence"],
+            }
+            for c in changes
+            if c["score"] >= floor
+        ]
 
-    def _node_scores(
-        self, inc: Incident, span: float, changes: dict[str, list[Change]]
-    ) -> list[tuple[float, str, str]]:
-        out = []
-        topo, hops = self.topology, self.cfg.explain_hops
-        for node, on_node in inc.node_members.items():
-            itself = any(m.resource == node for m in on_node)
-            services = {m.service for m in on_node if m.service}
-            if not itself and len(services) < 2:
-                continue
-            reach = set(services)
-            for s in services:
-                reach.update(x for x in topo.upstream(s, hops) if x in inc.services)
-            score = self._score(
-                explains=len(reach) / len(inc.services) if inc.services else 1.0,
-                no_alerting_deps=1.0,
-                onset=1.0 - (min(m.onset for m in on_node) - inc.start) / span,
-                severity=max(m.severity for m in on_node) / 4,
-                change=self._change_signal(changes.get(node, ()), inc.start),
-            )
-            out.append((score * (1.0 if itself else 0.9), "node", node))
-        return out
+    def rank(self, inc: Incident) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The shown entity candidates and change candidates of `inc`, each best first."""
+        tokens = tokens_of(inc) if len(self.history) else frozenset()
+        past = self.history.roots(tokens) if tokens else {}
+        pointed = self.builder.pointed(inc)
+        quiet = self.builder.quiet_services(inc, pointed)
+        quiet += [root for root in sorted(past) if root in self.topology and root not in quiet]
+        recent = self._recent_changes(inc, quiet)
+        cands = self.builder.candidates(inc, recent, quiet, pointed)
+        entity_model = self.model.entity
+        for cand in cands:
+            hit = self._history_hit(cand, past)
+            cand.signals["history"] = self._history_signal(hit[0]) if hit else 0.0
+            cand.score = entity_model.predict_one(cand.signals)
+        cands.sort(key=lambda c: (-c.score, c.kind != "service", c.entity))
+        top = cands[: self.cfg.max_candidates]
+        change_cands = self._change_candidates(inc, top, recent)
+        self._remember(inc, tokens or tokens_of(inc), cands, change_cands)
+        entities = [self._entity_dict(inc, c, recent, past) for c in top]
+        shown_changes = [
+            {
+                "entity": cc.change.id,
+                "kind": "change",
+                "score": round(cc.score, 4),
+                "evidence": change_evidence(cc.change, cc.on.entity, cc.on.onset),
+                "on": cc.on.entity,
+                "signals": rounded(cc.signals),
+            }
+            for cc in change_cands[: self.cfg.max_changes]
+        ]
+        return entities, shown_changes
 
-    def _evidence(
-        self, inc: Incident, kind: str, entity: str, changes: dict[str, list[Change]]
-    ) -> str:
-        if kind == "node":
-            on_node = inc.node_members[entity]
-            services = sorted({m.service for m in on_node if m.service})
-            parts = [
-                f"{len(services)} alerting services run on {entity} ({', '.join(services[:4])})"
-            ]
-            itself = [m for m in on_node if m.resource == entity]
-            if itself:
-                parts.append(f"{entity} itself alerts {itself[0].name}")
-            return "; ".join(parts)
-        topo, hops = self.topology, self.cfg.explain_hops
-        onset = inc.services[entity]
-        others = [s for s in inc.services if s != entity]
-        up = topo.upstream(entity, hops)
-        down = topo.downstream(entity, hops)
-        explained = [s for s in others if s in up]
-        alerting_deps = sorted(s for s in others if s in down)
-        members = inc.service_members[entity]
-        worst = max(members, key=lambda m: (m.severity, -m.onset))
-        parts = []
-        if onset == inc.start:
-            parts.append(f"{entity} alerted first ({format_time(onset)})")
-        else:
-            parts.append(f"{entity} alerted {_ago(onset - inc.start)} after the first alert")
-        if others:
-            parts.append(
-                f"{len(explained)} of the {len(others)} other alerting services depend on it"
-            )
-        if alerting_deps:
-            parts.append(f"its dependencies {', '.join(alerting_deps[:3])} alert too")
-        elif topo.downstream(entity, 1):
-            parts.append("none of its dependencies alert")
-        parts.append(f"worst alert {SEVERITIES[worst.severity]} ({worst.name})")
-        for c in changes.get(entity, ())[-1:]:
-            parts.append(f"{c.type} {c.id} on {entity} {_when(inc.start - c.time)}")
-        return "; ".join(parts)
+    def _entity_dict(
+        self,
+        inc: Incident,
+        cand: EntityCandidate,
+        recent: dict[str, list[Change]],
+        past: dict[str, tuple[float, PastCase, int]],
+    ) -> dict[str, Any]:
+        entity, kind = cand.entity, cand.kind
+        evidence = self.evidence.write(
+            inc, cand, recent.get(entity, []), self._history_hit(cand, past)
+        )
+        replica = self._lone_replica(inc, cand)
+        if replica is not None:
+            known = len(self.topology.service_resources.get(entity, ()))
+            evidence = f"only {replica} of {known} replicas of {entity} alerts; {evidence}"
+            entity, kind = replica, "resource"
+        return {
+            "entity": entity,
+            "kind": kind,
+            "score": round(cand.score, 4),
+            "evidence": evidence,
+            "signals": rounded(cand.signals),
+        }
 
-    def _resources(self, inc: Incident, top: list[Candidate]) -> list[Candidate]:
-        """Name the replica when one replica of a multi-replica top service alerts alone."""
-        if not top or top[0].kind != "service":
-            return []
-        service = top[0].entity
-        alerting = {m.resource for m in inc.service_members.get(service, ()) if m.resource}
-        known = self.topology.service_resources.get(service, set())
+    def _lone_replica(self, inc: Incident, cand: EntityCandidate) -> str | None:
+        """The one alerting replica of a multi-replica service, named instead of the service."""
+        if cand.kind != "service" or cand.signals.get("silent"):
+            return None
+        alerting = {m.resource for m in inc.service_members.get(cand.entity, ()) if m.resource}
+        known = self.topology.service_resources.get(cand.entity, set())
         if len(alerting) != 1 or len(known) < 2:
-            return []
-        resource = next(iter(alerting))
-        evidence = f"only {resource} of {len(known)} replicas of {service} alerts"
-        return [Candidate(resource, "resource", top[0].score * 0.98, evidence)]
+            return None
+        return next(iter(alerting))
+
+    def _history_signal(self, similarity: float) -> float:
+        """0 at the least similarity that counts, 1 for an identical past incident: weak
+        resemblances say little (most past incidents share a gateway and a latency alert)."""
+        floor = self.cfg.history_min_similarity
+        return max(similarity - floor, 0.0) / (1.0 - floor) if floor < 1.0 else 0.0
+
+    def _history_hit(
+        self, cand: EntityCandidate, past: dict[str, tuple[float, PastCase, int]]
+    ) -> tuple[float, PastCase, int] | None:
+        hit = past.get(cand.entity)
+        if cand.kind == "service":
+            for resource in self.topology.service_resources.get(cand.entity, ()):
+                other = past.get(resource)
+                if other is not None and (hit is None or other[0] > hit[0]):
+                    hit = other
+        return hit
 
     def _change_candidates(
-        self, top: list[Candidate], changes: dict[str, list[Change]], inc: Incident
-    ) -> list[Candidate]:
-        out: dict[str, Candidate] = {}
+        self, inc: Incident, top: list[EntityCandidate], recent: dict[str, list[Change]]
+    ) -> list[ChangeCandidate]:
+        best: dict[str, ChangeCandidate] = {}
+        model = self.model.change
         for cand in top:
-            for change in changes.get(cand.entity, ()):
-                closeness = self._change_signal([change], inc.start)
-                score = cand.score * (0.6 + 0.4 * closeness)
-                when = _when(inc.start - change.time)
-                evidence = f"{change.type} {change.id} on {cand.entity} {when}"
-                if change.summary:
-                    evidence += f" ({change.summary})"
-                if change.id not in out or out[change.id].score < score:
-                    out[change.id] = Candidate(change.id, "change", score, evidence)
-        return list(out.values())
+            on_it = recent.get(cand.entity, [])
+            before = [c for c in on_it if c.time <= cand.escalation]
+            latest = before[-1].id if before else None
+            for change in on_it:
+                signals = change_signals(change, cand, len(on_it), change.id == latest)
+                cc = ChangeCandidate(change, cand, signals, model.predict_one(signals))
+                if change.id not in best or best[change.id].score < cc.score:
+                    best[change.id] = cc
+        return sorted(best.values(), key=lambda c: (-c.score, c.change.id))
 
-    # ---- helpers ------------------------------------------------------------------------
-    def _recent_changes(self, inc: Incident) -> dict[str, list[Change]]:
-        entities = [*inc.services, *inc.resources, *inc.nodes]
+    def _recent_changes(self, inc: Incident, quiet: Iterable[str]) -> dict[str, list[Change]]:
+        entities = [*inc.services, *inc.resources, *inc.nodes, *quiet]
         start = inc.start - self.cfg.change_lookback_s
-        end = inc.start + self.cfg.change_after_s
+        end = inc.last_onset + self.cfg.change_after_s
         out: dict[str, list[Change]] = {}
         wanted = set(entities)
         for change in self.changes.near(entities, start, end):
@@ -217,15 +260,105 @@ class RootCauseRanker:
                     out.setdefault(entity, []).append(change)
         return out
 
-    @staticmethod
-    def _change_signal(changes: Any, onset: float) -> float:
-        best = 0.0
-        for change in changes:
-            before = max(onset - change.time, 0.0)
-            best = max(best, math.exp(-before / _CHANGE_DECAY_S))
-        return best
+    # ---- feedback -------------------------------------------------------------------------
+    def _remember(
+        self,
+        inc: Incident,
+        tokens: frozenset[str],
+        cands: list[EntityCandidate],
+        change_cands: list[ChangeCandidate],
+    ) -> None:
+        """Keep what this ranking saw, so feedback on the incident can teach from it. Kept as
+        tuples of numbers: thousands of incidents cost the garbage collector nothing."""
+        self._contexts[inc.id] = (
+            inc.title,
+            inc.start,
+            tuple(sorted(tokens)),
+            tuple(
+                (c.entity, c.kind, tuple(c.signals.get(k, 0.0) for k in ENTITY_SIGNALS))
+                for c in cands[:_CONTEXT_CANDIDATES]
+            ),
+            tuple(
+                (c.change.id, c.on.entity, tuple(c.signals.get(k, 0.0) for k in CHANGE_SIGNALS))
+                for c in change_cands[:_CONTEXT_CANDIDATES]
+            ),
+        )
+        self._contexts.move_to_end(inc.id)
+        while len(self._contexts) > self.cfg.feedback_memory:
+            self._contexts.popitem(last=False)
 
-    def _score(self, **signals: float) -> float:
-        w = self._weights
-        total = sum(w[k] * v for k, v in signals.items())
-        return min(max(total / self._total, 0.0), 1.0)
+    def last_ranking(self, incident_id: str) -> RankingMemory | None:
+        """The incident's latest ranking, if still remembered: candidates and changes best
+        first, each (entity, kind or touched entity, signals)."""
+        kept = self._contexts.get(incident_id)
+        if kept is None:
+            return None
+        title, start, tokens, cands, changes = kept
+        return RankingMemory(
+            title,
+            start,
+            frozenset(tokens),
+            [(e, k, dict(zip(ENTITY_SIGNALS, v, strict=True))) for e, k, v in cands],
+            [(c, on, dict(zip(CHANGE_SIGNALS, v, strict=True))) for c, on, v in changes],
+        )
+
+    def context_of(self, incident_id: str) -> dict[str, Any] | None:
+        """The JSON context of the incident's latest ranking, if still remembered."""
+        memory = self.last_ranking(incident_id)
+        if memory is None:
+            return None
+        return {
+            "title": memory.title,
+            "started_at": format_time(memory.start),
+            "tokens": sorted(memory.tokens),
+            "candidates": [
+                {"entity": e, "kind": k, "signals": rounded(sig)} for e, k, sig in memory.candidates
+            ],
+            "changes": [
+                {"entity": c, "on": on, "signals": rounded(sig)} for c, on, sig in memory.changes
+            ],
+        }
+
+    def learn_one(self, fb: Feedback) -> Feedback:
+        """Learn from one confirmation or correction; returns the record to persist (with the
+        context of the ranking it corrects, when this ranker still remembers it)."""
+        if fb.context is None:
+            fb.context = self.context_of(fb.incident)
+        self.feedback_seen += 1
+        if fb.context is not None:
+            teach(fb, fb.context, self.model, self.history, self.topology.service_of)
+        return fb
+
+    def replay(self, records: Iterable[Feedback]) -> int:
+        """Rebuild the learned state from a feedback store: offline weights, then each record
+        in order. The same store always gives the same state."""
+        self.model.entity.reset()
+        self.model.change.reset()
+        self.history.clear()
+        self.feedback_seen = 0
+        for fb in records:
+            self.learn_one(fb)
+        return self.feedback_seen
+
+    def remember_ticket(self, ticket: Ticket) -> bool:
+        """A resolved ticket on a configuration item becomes a past case for that item."""
+        if not ticket.cmdb_ci or ticket.is_open:
+            return False
+        ci = ticket.cmdb_ci
+        kind = (
+            "node"
+            if self.topology.is_node(ci)
+            else ("resource" if self.topology.service_of(ci) else "service")
+        )
+        self.history.add(
+            PastCase(
+                key=ticket.number,
+                tokens=ticket_tokens(ci),
+                root=ci,
+                kind=kind,
+                title=ticket.category or "",
+                resolution=ticket.closed_code or "",
+                source="ticket",
+            )
+        )
+        return True

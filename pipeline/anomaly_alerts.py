@@ -58,6 +58,7 @@ class _SeriesState:
     anomaly: _Episode | None = None
     saturation: _Episode | None = None
     fired: dict[str, str] = field(default_factory=dict)  # alert name -> id of the firing
+    last_time: float | None = None  # time of the series' previous sample
 
 
 def _fmt(x: float) -> str:
@@ -74,6 +75,7 @@ class AnomalyAlerter:
         clear_at: float = 0.3,
         clear_after: int = 6,
         saturation_horizon_s: float = 6 * 3600.0,
+        max_gap_s: float | None = None,
     ) -> None:
         if not 0.0 <= clear_at <= fire_at <= 1.0 or clear_after < 1:
             raise ValueError("need 0 <= clear_at <= fire_at <= 1 and clear_after >= 1")
@@ -81,6 +83,9 @@ class AnomalyAlerter:
         self.clear_at = clear_at
         self.clear_after = clear_after
         self.saturation_horizon_s = saturation_horizon_s
+        # A series silent for longer than this ends its anomaly episode (resolved at its last
+        # sample): series that exist in bursts must not carry a firing alert into the next.
+        self.max_gap_s = max_gap_s
         self._series: dict[tuple[str, str, str], _SeriesState] = {}
 
     def observe(
@@ -97,6 +102,13 @@ class AnomalyAlerter:
         """
         state = self._series.setdefault(sample.series_key, _SeriesState())
         out = []
+        last, state.last_time = state.last_time, sample.time
+        gap = self.max_gap_s
+        if gap is not None and last is not None and sample.time - last > gap and state.anomaly:
+            state.anomaly = None
+            summary = f"{sample.metric} on {_entity(sample)} stopped reporting"
+            ended = MetricSample(last, sample.metric, sample.value, sample.service, sample.resource)
+            out.append(self._alert(state, ended, ANOMALY, "resolved", "warning", summary))
         alert = self._anomaly(state, sample, score, expected)
         if alert is not None:
             out.append(alert)

@@ -91,21 +91,20 @@ class IncidentConfig(_Section):
     _sev = field_validator("open_min_severity")(_severity)
 
 
-class RootCauseWeights(_Section):
-    explains: float = Field(ge=0)
-    no_alerting_deps: float = Field(ge=0)
-    onset: float = Field(ge=0)
-    severity: float = Field(ge=0)
-    change: float = Field(ge=0)
-
-
 class RootCauseConfig(_Section):
+    model: str | None
     change_lookback_s: float = Field(ge=0)
     change_after_s: float = Field(ge=0)
     change_retention_s: float = Field(gt=0)
     max_candidates: int = Field(ge=1)
+    max_changes: int = Field(ge=0)
+    suspect_min_score: float = Field(ge=0, le=1)
     explain_hops: int = Field(ge=1)
-    weights: RootCauseWeights
+    feedback_learning_rate: float = Field(ge=0, le=1)
+    feedback_prior_strength: float = Field(ge=0, le=1)
+    feedback_memory: int = Field(ge=1)
+    history_capacity: int = Field(ge=1)
+    history_min_similarity: float = Field(ge=0, le=1)
 
 
 class SilenceConfig(_Section):

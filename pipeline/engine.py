@@ -19,6 +19,7 @@ from pipeline.changes import ChangeIndex
 from pipeline.config import Config
 from pipeline.correlator import Correlator, LinkScorer
 from pipeline.dedup import AlertState, Deduplicator, Outcome
+from pipeline.feedback import Feedback
 from pipeline.incidents import OPEN, Incident
 from pipeline.lifecycle import Lifecycle
 from pipeline.links import NamePrior
@@ -35,6 +36,13 @@ class Enricher(Protocol):
     """Adds derived fields (e.g. `root_cause`) to an incident whose membership changed."""
 
     def enrich(self, incident: Incident) -> None: ...
+
+
+class FeedbackLearner(Protocol):
+    """An enricher that learns from people's verdicts on its output (the root-cause ranker):
+    returns the record to persist, completed with what it knew of the incident."""
+
+    def learn_one(self, feedback: Feedback) -> Feedback: ...
 
 
 class MetricWatcher(Protocol):
@@ -177,13 +185,25 @@ class Pipeline:
             touched.update(self.store.by_service.get(entity, ()))
             touched.update(self.store.by_node.get(entity, ()))
         for inc in sorted(touched, key=lambda i: i.seq):
-            lo, hi = inc.start - rc.change_lookback_s, inc.start + rc.change_after_s
+            lo, hi = inc.start - rc.change_lookback_s, inc.last_onset + rc.change_after_s
             if inc.status == OPEN and lo <= change.time <= hi:
                 before = inc.root_cause
                 self._enrich(inc)
                 if inc.root_cause != before:
                     inc.changed()
                     self.out.touch(inc)
+
+    def feedback(self, record: Feedback) -> Feedback:
+        """A person confirmed or corrected an incident's root cause (the `aiops.feedback`
+        topic, `aiops feedback`). Every enricher that learns takes it in order; the returned
+        record (with the context of the ranking it corrects) is what to persist, so that a
+        replay of the persisted records rebuilds the same learned state."""
+        self.counts["feedback"] += 1
+        for enricher in self.enrichers:
+            learn = getattr(enricher, "learn_one", None)
+            if learn is not None:
+                record = learn(record)
+        return record
 
     def _enrich(self, inc: Incident) -> None:
         for enricher in self.enrichers:

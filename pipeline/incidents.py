@@ -82,6 +82,7 @@ class Incident:
     merged_into: str | None = None
     merged_from: list[str] = field(default_factory=list)
     root_cause: list[dict[str, Any]] = field(default_factory=list)
+    suspected_changes: list[dict[str, Any]] = field(default_factory=list)
     title: str = ""
     priority: str = "P5"
     impact: int = 3
@@ -233,6 +234,8 @@ class Incident:
             "alert_ids": list(self.alert_ids),
             "root_cause": self.root_cause,
             # Extensions beyond the contract's floor.
+            "suspected_changes": self.suspected_changes,
+            "alert_names": sorted(self.names),
             "started_at": format_time(self.start),
             "version": self.version,
             "impact": self.impact,

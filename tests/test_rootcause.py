@@ -76,8 +76,11 @@ def test_a_lone_failing_replica_is_named():
             ],
         )
     )
-    kinds = {(c["entity"], c["kind"]) for c in inc["root_cause"][:2]}
-    assert kinds == {("payments", "service"), ("payments-2", "resource")}
+    first = inc["root_cause"][0]
+    assert (first["entity"], first["kind"]) == ("payments-2", "resource")
+    assert "only payments-2 of 2 replicas of payments alerts" in first["evidence"]
+    # The replica stands for its service: the service is not listed again.
+    assert "payments" not in [c["entity"] for c in inc["root_cause"]]
 
 
 def test_priority_follows_impact_and_urgency():
@@ -96,3 +99,70 @@ def test_priority_follows_impact_and_urgency():
 def test_title_names_the_likely_origin_and_the_spread():
     inc = only(run(pipeline(), cascade()))
     assert inc["title"] == "payments-db: DBConnectionsExhausted (+2 services affected)"
+
+
+def test_a_quiet_dependency_that_symptoms_name_is_a_candidate():
+    # payments-db raises nothing, but payments' alert says what it waits for.
+    a = alert("pay", 0, "UpstreamTimeouts", "payments", "payments-1", severity="critical")
+    a.summary = "320 timeouts/min calling payments-db from payments-1"
+    c = alert("co", 30, "HighLatency", "checkout", "checkout-1")
+    inc = only(run(pipeline(), [a, c]))
+    (entry,) = [x for x in inc["root_cause"] if x["entity"] == "payments-db"]
+    assert entry["signals"]["silent"] == 1.0 and entry["signals"]["named"] > 0
+    assert "payments-db raises no alert itself" in entry["evidence"]
+    assert "alerts of payments name it" in entry["evidence"]
+    # Without the mention it is a weaker guess (or none at all).
+    b = alert("pay", 0, "UpstreamTimeouts", "payments", "payments-1", severity="critical")
+    plain = only(run(pipeline(), [b, alert("co", 30, "HighLatency", "checkout", "checkout-1")]))
+    others = [x["score"] for x in plain["root_cause"] if x["entity"] == "payments-db"]
+    assert not others or others[0] < entry["score"]
+
+
+def test_signals_are_in_range_and_the_list_is_capped():
+    records = [
+        change("CHG1", -300, "payments-db"),
+        change("CHG2", -200, "payments-db"),
+        change("CHG3", -100, "payments-db"),
+        change("CHG4", -50, "payments-db"),
+        *cascade(),
+    ]
+    inc = only(run(pipeline(), records))
+    entities = [c for c in inc["root_cause"] if c["kind"] != "change"]
+    changes = [c for c in inc["root_cause"] if c["kind"] == "change"]
+    assert len(entities) <= 5 and len(changes) <= 3
+    for c in inc["root_cause"]:
+        assert all(0.0 <= v <= 1.0 for v in c["signals"].values()), c
+    assert inc["alert_names"] == sorted(
+        {"DBConnectionsExhausted", "HighLatency", "UpstreamTimeouts"}
+    )
+
+
+def test_a_missing_model_file_is_a_config_error(tmp_path):
+    import pytest
+
+    from pipeline.config import ConfigError
+
+    with pytest.raises(ConfigError, match="root-cause model"):
+        pipeline(root_cause={"model": str(tmp_path / "nope.json")})
+
+
+def test_a_resolved_ticket_on_a_service_becomes_history():
+    from models.rootcause import RootCauseRanker
+    from pipeline.tickets import Ticket
+
+    p = pipeline()
+    ranker = next(e for e in p.enrichers if isinstance(e, RootCauseRanker))
+    open_ticket = Ticket("INC1", 0.0, cmdb_ci="payments-db")
+    done = Ticket(
+        "INC2",
+        0.0,
+        cmdb_ci="payments-db",
+        category="database",
+        closed_code="Solved (Permanently)",
+        resolved_at=100.0,
+    )
+    assert not ranker.remember_ticket(open_ticket)
+    assert ranker.remember_ticket(done)
+    inc = only(run(p, cascade()))
+    (db,) = [c for c in inc["root_cause"] if c["entity"] == "payments-db"]
+    assert "ticket INC2" in db["evidence"] and "Solved (Permanently)" in db["evidence"]

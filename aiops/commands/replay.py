@@ -25,6 +25,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--metrics", type=Path, help="metric samples JSONL (aiops.metrics shape)")
     p.add_argument("--topology", type=Path, help="topology YAML")
     p.add_argument("--config", type=Path, help="config YAML overriding config/default.yaml")
+    p.add_argument(
+        "--feedback",
+        type=Path,
+        help="root-cause feedback store (aiops feedback) the ranker learns from first",
+    )
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -35,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         ("alerts", args.alerts),
         ("changes", args.changes),
         ("metrics", args.metrics),
+        ("feedback", args.feedback),
     ):
         if path is not None and not path.is_file():
             raise UsageError(f"--{label} {path}: no such file")
@@ -48,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             changes=args.changes,
             metrics=args.metrics,
             progress=False if args.no_progress else None,
+            feedback=args.feedback,
         )
     except (InputError, ConfigError) as exc:
         raise UsageError(str(exc)) from None

@@ -10,7 +10,8 @@ from typing import Any
 from pipeline.topology import Topology
 
 
-def _matches(candidate: dict[str, Any], fault: dict[str, Any], topology: Topology) -> bool:
+def candidate_matches(candidate: dict[str, Any], fault: dict[str, Any], topology: Topology) -> bool:
+    """Whether a ranked candidate names the fault's root (a resource counts for its service)."""
     kind, entity = candidate["kind"], candidate["entity"]
     if fault["kind"] == "node":
         return kind == "node" and entity == fault["root"]
@@ -47,7 +48,7 @@ def rca_scores(
             ranked = main.get("root_cause") or []
         entities = [c for c in ranked if c["kind"] != "change"]
         for k in ks:
-            if any(_matches(c, fault, topology) for c in entities[:k]):
+            if any(candidate_matches(c, fault, topology) for c in entities[:k]):
                 hits[k] += 1
         if fault.get("cause_change"):
             change_faults += 1

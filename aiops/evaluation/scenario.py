@@ -13,7 +13,14 @@ from aiops.evaluation.prediction import prediction_scores
 from aiops.evaluation.rootcause import rca_scores
 from aiops.replay import replay
 from aiops.wiring import CONFIGURED, ConfiguredModel
-from connectors.files import DeadLetter, InputError, iter_lines, load_topology, read_alerts
+from connectors.files import (
+    DeadLetter,
+    InputError,
+    iter_lines,
+    load_topology,
+    read_alerts,
+    read_incidents,
+)
 from models.linkmodel import LinkModel
 from pipeline.config import Config
 from pipeline.times import parse_time
@@ -30,11 +37,7 @@ def load_truth(scenario: Path) -> dict[str, Any]:
 
 
 def load_incidents(out_dir: Path) -> dict[str, dict[str, Any]]:
-    return {
-        inc["id"]: inc
-        for _, line in iter_lines(out_dir / "incidents.jsonl")
-        for inc in [orjson.loads(line)]
-    }
+    return {inc["id"]: inc for inc in read_incidents(out_dir / "incidents.jsonl")}
 
 
 def load_predictions(out_dir: Path) -> list[dict[str, Any]]:

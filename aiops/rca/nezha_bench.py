@@ -1,0 +1,229 @@
+"""`aiops rca-bench`: the pipeline on one day of the Nezha Train-Ticket data.
+
+1. Read the day (`aiops.rca.nezha_data`): the call graph from the spans, per-pod series from
+   metrics, spans and logs, one sample a minute.
+2. Stream the samples through `MetricWatch`: the continuous pod metrics with the project's
+   k-NN detector (`models.anomaly`, 30 points of warm-up instead of 100: the day starts
+   minutes before its first fault), the span and log series, which exist only in bursts of a
+   few minutes, with the short-memory robust detector that starts a fresh baseline after each
+   gap (`models.robust_detector`). Every anomaly becomes a canonical alert named after its
+   metric (`cpuAnomaly`, `log_errorsAnomaly`, `calls_toAnomaly` "... calls to ts-route-service").
+3. Run the alerts through the full pipeline (`build_pipeline`): dedup, correlation over the
+   derived topology, root-cause ranking. Nothing here reads the fault list.
+4. Only then read the fault list. For each fault, the incident holding most of the alerts
+   that started between 1 min before and 5 min after the injection is the fault's incident;
+   its ranked services (then its other services by onset) are the answer. Baselines on the
+   same incident: services by earliest alert, by most alerts, and by the random walk alone.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from aiops.anomaly_watch import MetricWatch
+from aiops.rca.nezha_data import BURST_SERIES, COUNT_SERIES, Fault, NezhaDay, load_day
+from aiops.wiring import build_pipeline
+from connectors.files import OutputFiles
+from models.anomaly import SeriesAnomalyDetector
+from models.robust_detector import RobustSeriesDetector
+from models.rootcause import RootCauseRanker
+from pipeline.anomaly_alerts import AnomalyAlerter
+from pipeline.config import Config
+from pipeline.incidents import MERGED, PENDING, Incident
+from pipeline.records import Alert
+from pipeline.topology import Topology
+
+METHODS = ("pipeline", "earliest_alert", "most_alerts", "random_walk", "random")
+WINDOW_BEFORE_S = 60.0
+WINDOW_AFTER_S = 300.0
+_DRAIN_EVERY = 5000
+GAP_S = 300.0  # a series silent this long is in a new burst
+
+
+@dataclass(slots=True)
+class Streamed:
+    incidents: dict[str, Incident]
+    alerts: int
+    ranker: RootCauseRanker
+
+
+def _as_alert(alert: Alert) -> Alert:
+    """Name the alert after its metric family, and let the summary name a called service."""
+    metric = alert.labels.get("metric", "metric")
+    family = metric.split(":", 1)[0]
+    alert.name = f"{family}Anomaly"
+    alert.summary = alert.summary.replace("calls_to:", "calls to ")
+    return alert
+
+
+def stream(
+    day: NezhaDay, config: Config, progress: bool | None = None
+) -> tuple[Streamed, Topology, dict[str, Any]]:
+    """Steps 1-3: the day's samples through anomaly detection and the pipeline."""
+    data = load_day(day)
+    metrics = MetricWatch(
+        AnomalyAlerter(clear_after=3, max_gap_s=GAP_S),
+        detector_factory=lambda: SeriesAnomalyDetector(warmup=30),
+    )
+    bursts = MetricWatch(
+        AnomalyAlerter(clear_after=1, max_gap_s=GAP_S),
+        detector_factory=lambda: RobustSeriesDetector(
+            warmup=1, rel_floor=0.25, reset_after_gap_s=GAP_S
+        ),
+    )
+    events = MetricWatch(
+        AnomalyAlerter(clear_after=1, max_gap_s=GAP_S),
+        detector_factory=lambda: RobustSeriesDetector(
+            warmup=1, reset_after_gap_s=GAP_S, counts=True
+        ),
+    )
+    pipeline = build_pipeline(config, data.topology)
+    ranker = next(e for e in pipeline.enrichers if isinstance(e, RootCauseRanker))
+    seen: dict[str, Incident] = {}
+    alerts = 0
+    bar = tqdm(
+        data.samples,
+        desc="rca-bench",
+        unit="sample",
+        file=sys.stderr,
+        leave=False,
+        disable=None if progress is None else not progress,
+    )
+    for n, sample in enumerate(bar, start=1):
+        family = sample.metric.split(":")[0]
+        watch = events if family in COUNT_SERIES else bursts if family in BURST_SERIES else metrics
+        for alert in watch.observe(sample):
+            alerts += alert.status == "firing"
+            pipeline.process(_as_alert(alert))
+        if n % _DRAIN_EVERY == 0:
+            seen.update((i.id, i) for i in pipeline.drain().incidents)
+    seen.update((i.id, i) for i in pipeline.finish().incidents)
+    incidents = {k: i for k, i in seen.items() if i.status not in (MERGED, PENDING)}
+    stats = dict(data.stats, alerts=alerts, incidents=len(incidents))
+    return Streamed(incidents, alerts, ranker), data.topology, stats
+
+
+def fault_incidents(fault: Fault, incidents: Iterable[Incident]) -> list[Incident]:
+    """The incidents holding alerts that started around the injection, most such alerts first:
+    what an operator sees open when the fault hits."""
+    lo, hi = fault.time - WINDOW_BEFORE_S, fault.time + WINDOW_AFTER_S
+    found = []
+    for inc in incidents:
+        n = sum(1 for m in inc.members.values() if lo <= m.onset <= hi)
+        if n:
+            found.append((-n, inc.start, inc.id, inc))
+    return [inc for *_, inc in sorted(found, key=lambda x: x[:3])]
+
+
+def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -> list[str]:
+    """The services a candidate stands for: itself, a replica's service, or for a node the
+    incident's services running on it (the benchmark is scored by service)."""
+    kind, entity = candidate["kind"], str(candidate["entity"])
+    if kind == "service":
+        return [entity]
+    if kind == "resource":
+        service = topology.service_of(entity)
+        return [service] if service else []
+    if kind == "node":
+        on_node = inc.node_members.get(entity, ())
+        return sorted({m.service for m in on_node if m.service}, key=lambda s: inc.services[s])
+    return []
+
+
+def rankings(
+    incs: list[Incident], streamed: Streamed, topology: Topology, seed: int
+) -> dict[str, list[str]]:
+    """The services of the fault's incidents ranked by the pipeline (the candidates of all of
+    them by score: scores are probabilities, comparable across incidents) and by each
+    baseline over the same alerts."""
+    onset: dict[str, float] = {}
+    counts: Counter[str] = Counter()
+    walk: dict[str, float] = {}
+    scored: list[tuple[float, int, str]] = []
+    for inc in incs:
+        for s, t in inc.services.items():
+            onset[s] = min(onset.get(s, t), t)
+        counts.update(m.service for m in inc.members.values() if m.service)
+        for c in inc.root_cause:
+            for order, service in enumerate(_services_of(c, inc, topology)):
+                scored.append((-c["score"], order, service))
+        last = streamed.ranker.last_ranking(inc.id)
+        for entity, _, signals in last.candidates if last else ():
+            walk[entity] = max(walk.get(entity, 0.0), signals.get("walk", 0.0))
+    by_onset = sorted(onset, key=lambda s: (onset[s], s))
+    ranked: list[str] = []
+    for *_, service in sorted(scored):
+        if service not in ranked:
+            ranked.append(service)
+    ranked += [s for s in by_onset if s not in ranked]
+    shuffled = sorted(onset)
+    random.Random(f"{seed}:{incs[0].id if incs else ''}").shuffle(shuffled)
+    return {
+        "pipeline": ranked,
+        "earliest_alert": by_onset,
+        "most_alerts": sorted(onset, key=lambda s: (-counts[s], onset[s], s)),
+        "random_walk": sorted(onset, key=lambda s: (-walk.get(s, 0.0), onset[s], s)),
+        "random": shuffled,
+    }
+
+
+def accuracy(rows: list[dict[str, Any]], ks: tuple[int, ...] = (1, 3, 5)) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    n = len(rows)
+    for method in METHODS:
+        hits = Counter()
+        for row in rows:
+            ranked = row["ranked"] if method == "pipeline" else row["baselines"][method]
+            for k in ks:
+                hits[k] += row["root_service"] in ranked[:k]
+        out[method] = {f"ac@{k}": round(hits[k] / n, 4) if n else None for k in ks}
+    return out
+
+
+def run_bench(
+    day_dir: Path, out_dir: Path, config: Config, progress: bool | None = None, seed: int = 1
+) -> dict[str, Any]:
+    day = NezhaDay.open(day_dir)
+    day.fault_list_path()  # fail before the long part if the day has no fault list
+    streamed, topology, stats = stream(day, config, progress)
+    faults = day.faults()  # read only now, to evaluate
+    rows = []
+    for fault in faults:
+        incs = fault_incidents(fault, streamed.incidents.values())
+        methods = rankings(incs, streamed, topology, seed) if incs else {}
+        rows.append(
+            {
+                "inject_time": fault.inject_time,
+                "ranked": methods.get("pipeline", []),
+                "incidents": [i.id for i in incs],
+                "baselines": {m: methods.get(m, []) for m in METHODS if m != "pipeline"},
+                "root_service": fault.service,
+                "inject_type": fault.kind,
+            }
+        )
+    scores = accuracy(rows)
+    by_type = {
+        kind: accuracy([r for r in rows if r["inject_type"] == kind])["pipeline"]
+        for kind in sorted({r["inject_type"] for r in rows})
+    }
+    summary = {
+        "day": str(day_dir),
+        "faults": len(rows),
+        "faults_with_incident": sum(1 for r in rows if r["incidents"]),
+        "accuracy": scores,
+        "pipeline_by_fault_type": by_type,
+        "stats": stats,
+    }
+    with OutputFiles(out_dir, ("rca_results.jsonl", "summary.json")) as files:
+        for row in rows:
+            files.write_json("rca_results.jsonl", row)
+        files.write_whole("summary.json", summary)
+    return summary

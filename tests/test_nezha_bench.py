@@ -1,0 +1,91 @@
+"""`aiops rca-bench` on a tiny synthetic day in the Nezha layout, and on the real day if present."""
+
+from __future__ import annotations
+
+import json
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from aiops.cli import main
+from aiops.rca.nezha_bench import METHODS, run_bench, stream
+from aiops.rca.nezha_data import NezhaDay, load_day, log_template, pod_service
+from pipeline.config import load_config
+from tests.nezha_day import PODS, write_day
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_ARCHIVE = ROOT.parent / "shared/datasets/nezha-trainticket/2023-01-29.tar.gz"
+
+
+def test_pod_names_and_log_templates():
+    assert pod_service("ts-basic-service-5dc8d4f9fd-46997") == "ts-basic-service"
+    assert pod_service("ts-ui-dashboard-5477b965f-2chkr") == "ts-ui-dashboard"
+    assert pod_service("standalone") == "standalone"
+    a = log_template("16:42:22.418 ERROR f.Impl#302 TraceID: ab SpanID: cd [get][id: 17]")
+    b = log_template("16:43:01.001 ERROR f.Impl#302 TraceID: ef SpanID: 01 [get][id: 99]")
+    assert a == b and "ERROR" in a and "17" not in a
+
+
+def test_the_day_becomes_a_call_graph_and_per_pod_series(tmp_path):
+    day = NezhaDay.open(write_day(tmp_path))
+    data = load_day(day)
+    topo = data.topology
+    assert topo.callees["ts-ui-service"] == {"ts-order-service"}
+    assert topo.callees["ts-order-service"] == {"ts-db-service"}
+    assert topo.node_of(PODS["ts-db-service"]) == "10.0.0.2"
+    metrics = {s.metric.split(":")[0] for s in data.samples}
+    assert {"cpu", "calls_to", "self_time_p90", "log_errors", "node_cpu"} <= metrics
+    assert data.stats["skipped_rows"] == 2  # one broken row per log file
+    assert [s.time for s in data.samples] == sorted(s.time for s in data.samples)
+
+
+def test_streaming_does_not_need_the_fault_list(tmp_path):
+    day = NezhaDay.open(write_day(tmp_path, with_faults=False))
+    streamed, _, stats = stream(day, load_config(), progress=False)
+    assert stats["alerts"] > 0 and streamed.incidents
+    with pytest.raises(FileNotFoundError, match="fault_list"):
+        day.faults()
+
+
+def test_rca_bench_names_the_root_of_a_synthetic_fault(tmp_path, capsys):
+    day = write_day(tmp_path)
+    out = tmp_path / "out"
+    assert main(["rca-bench", "--nezha", str(day), "--out", str(out), "--no-progress"]) == 0
+    (row,) = [json.loads(line) for line in (out / "rca_results.jsonl").read_text().splitlines()]
+    assert row["inject_time"] == "2023-01-29 09:41:05"
+    assert row["ranked"][0] == "ts-db-service"
+    assert set(row["baselines"]) == set(METHODS) - {"pipeline"}
+    report = capsys.readouterr().out
+    assert "AC@1" in report and "earliest_alert" in report and "random_walk" in report
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["accuracy"]["pipeline"]["ac@1"] == 1.0
+
+
+def test_rca_bench_refuses_what_is_not_a_day(tmp_path, capsys):
+    assert main(["rca-bench", "--nezha", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "not a Nezha day" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_rca_bench_on_the_real_day(tmp_path):
+    """Format and completeness on the shared day (accuracy is measured by the command)."""
+    day_dir = Path(os.environ.get("AIOPS_NEZHA_DAY", ROOT / ".cache/nezha/2023-01-29"))
+    if not day_dir.is_dir():
+        if not REAL_ARCHIVE.is_file():
+            pytest.skip(f"Nezha day absent: {day_dir} and {REAL_ARCHIVE}")
+        with tarfile.open(REAL_ARCHIVE) as archive:
+            archive.extractall(tmp_path, filter="data")
+        day_dir = tmp_path / "2023-01-29"
+    summary = run_bench(day_dir, tmp_path / "out", load_config(), progress=False)
+    rows = [
+        json.loads(line)
+        for line in (tmp_path / "out/rca_results.jsonl").read_text().split("\n")
+        if line
+    ]
+    faults = json.loads(next(day_dir.glob("*fault_list.json")).read_text())
+    assert len(rows) == sum(len(v) for v in faults.values()) == summary["faults"]
+    assert all(r["ranked"] for r in rows if r["incidents"])
+    assert summary["stats"]["dependencies"] > 20  # the call graph came out of the spans
