@@ -62,6 +62,7 @@ class Deployment:
             dead_letter=f"{prefix}.dead-letter",
             checkpoints=f"{prefix}.checkpoints",
             suppressed=f"{prefix}.suppressed" if suppressed else None,
+            feedback=f"{prefix}.feedback",
         )
         if incidents_configs:
             admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
@@ -92,6 +93,7 @@ class Deployment:
             "--predictions-topic", t.predictions,
             "--dead-letter-topic", t.dead_letter,
             "--checkpoint-topic", t.checkpoints,
+            "--feedback-topic", t.feedback,
             "--metrics-port", "0",
             "--session-timeout-ms", "6000",
         ]  # fmt: skip
@@ -188,7 +190,7 @@ class Deployment:
 
     def delete(self) -> None:
         t = self.topics
-        self.broker.delete_topics([*t.inputs, *t.outputs, t.checkpoints])
+        self.broker.delete_topics([*t.inputs, *t.outputs, t.checkpoints, t.feedback])
 
 
 def live_groups(incidents: dict[str, dict[str, Any]]) -> list[list[str]]:

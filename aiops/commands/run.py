@@ -63,6 +63,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--dead-letter-topic", default=t.DEAD_LETTER, help="default: %(default)s")
     p.add_argument("--checkpoint-topic", default=t.CHECKPOINTS, help="default: %(default)s")
     p.add_argument(
+        "--feedback-topic",
+        default=t.FEEDBACK,
+        help="root-cause verdicts every worker learns from (default: %(default)s)",
+    )
+    p.add_argument(
         "--suppressed-topic",
         nargs="?",
         const=t.SUPPRESSED,
@@ -177,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         dead_letter=args.dead_letter_topic,
         checkpoints=args.checkpoint_topic,
         suppressed=args.suppressed_topic,
+        feedback=args.feedback_topic,
     )
     try:
         counts = ensure_topics(

@@ -24,7 +24,7 @@ import pickle
 import struct
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
@@ -51,6 +51,8 @@ class Snapshot:
     pipeline: Pipeline
     digest: str  # configuration and topology the pipeline was built with
     saved_at: float = 0.0  # wall clock, for the checkpoint-age metric
+    # feedback topic partition -> next offset this pipeline has not learned from yet
+    feedback: dict[int, int] = field(default_factory=dict)
 
     def encode(self) -> bytes:
         payload = {
@@ -59,6 +61,7 @@ class Snapshot:
             "digest": self.digest,
             "saved_at": self.saved_at or time.time(),
             "pipeline": self.pipeline,
+            "feedback": self.feedback,
         }
         body = zlib.compress(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL), 1)
         return _HEADER.pack(MAGIC, FORMAT_VERSION) + body
@@ -84,6 +87,7 @@ class Snapshot:
             payload["pipeline"],
             payload["digest"],
             payload["saved_at"],
+            dict(payload.get("feedback", {})),
         )
 
 

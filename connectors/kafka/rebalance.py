@@ -39,6 +39,8 @@ class Shard:
     statuses: dict[str, str] = field(default_factory=dict)  # emitted status per incident
     last_record: float = field(default_factory=time.monotonic)
     resume: dict[str, int] = field(default_factory=dict)  # next offsets when parked
+    # feedback topic partition -> next offset its pipeline has not learned from yet
+    feedback_next: dict[int, int] = field(default_factory=dict)
 
 
 class Listener(ConsumerRebalanceListener):
@@ -147,7 +149,7 @@ class RebalanceHandling:
                 self._to_commit[TopicPartition(topic, index)] = OffsetAndMetadata(offset, "", -1)
             self.metrics.restores.labels("restored").inc()
             log.info("shard %d restored at offsets %s", index, found.offsets)
-            return Shard(index, found.pipeline)
+            return Shard(index, found.pipeline, feedback_next=dict(found.feedback))
         if found == "none":
             self.metrics.restores.labels("none").inc()
         else:

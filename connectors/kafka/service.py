@@ -32,6 +32,7 @@ from kafka.structs import OffsetAndMetadata
 
 from connectors.kafka import messages
 from connectors.kafka.checkpoint import Snapshot, SnapshotStore
+from connectors.kafka.feedback import FeedbackFeed
 from connectors.kafka.messages import MessageDeadLetter
 from connectors.kafka.ordering import ALERTS, CHANGES
 from connectors.kafka.outputs import OutputError, OutputWriter
@@ -92,6 +93,9 @@ class Service(RebalanceHandling):
         self.out = OutputWriter(
             settings.bootstrap_servers, f"aiops-run-{settings.group}", self.topics, self.metrics
         )
+        self.feedback = FeedbackFeed(
+            settings.bootstrap_servers, self.topics.feedback, f"aiops-run-{settings.group}-fb"
+        )
 
     # ---- control ------------------------------------------------------------------------
     def stop(self, *_: Any) -> None:
@@ -138,6 +142,7 @@ class Service(RebalanceHandling):
 
     def close(self) -> None:
         self.consumer.close(autocommit=False)
+        self.feedback.close()
         self.out.close()
 
     # ---- one round --------------------------------------------------------------------
@@ -165,8 +170,10 @@ class Service(RebalanceHandling):
                 for m in msgs:
                     change = messages.decode_change(tp.topic, tp.partition, m.offset, m.value)
                     shard.merger.add(CHANGES, m.offset, [change])
+        self.feedback.poll()
         done = 0
         for shard in self.shards.values():
+            done += self._learn_feedback(shard)
             done += self._process(shard)
             self._idle_advance(shard)
         if done:
@@ -230,6 +237,18 @@ class Service(RebalanceHandling):
         self.out.emit(pipeline.drain(), shard.statuses)
         return handled
 
+    def _learn_feedback(self, shard: Shard) -> int:
+        """Root-cause verdicts this shard has not learned from yet (connectors.kafka.feedback);
+        shard 0 reports the unusable ones. Returns the records handed to the pipeline."""
+        reporter = self.out.dead_letter if shard.index == 0 else None
+        handed = self.feedback.apply(shard.feedback_next, shard.pipeline.feedback, reporter)
+        if handed:
+            shard.processed += handed  # the learned state and position go into the snapshot
+            if shard.index == 0:
+                self.metrics.events_in.labels("feedback", self.topics.feedback).inc(handed)
+            self.out.emit(shard.pipeline.drain(), shard.statuses)
+        return handed
+
     def _idle_advance(self, shard: Shard) -> None:
         """With `idle_advance_s`, a shard that is caught up and quiet lets its event clock run
         on with the wall clock, so incidents can resolve while nothing arrives. Off by default:
@@ -265,7 +284,14 @@ class Service(RebalanceHandling):
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for shard in shards:
             next_offsets = self.positions.next_offsets(shard.index, shard.merger, local_only)
-            snap = Snapshot(shard.index, next_offsets, shard.pipeline, self.digest, time.time())
+            snap = Snapshot(
+                shard.index,
+                next_offsets,
+                shard.pipeline,
+                self.digest,
+                time.time(),
+                dict(shard.feedback_next),
+            )
             value = snap.encode()
             self.out.send(self.topics.checkpoints, self.snapshots.key(shard.index), value)
             self.metrics.checkpoint_bytes.set(len(value))

@@ -18,6 +18,10 @@ INCIDENTS = "aiops.incidents"
 PREDICTIONS = "aiops.predictions"
 DEAD_LETTER = "aiops.dead-letter"
 CHECKPOINTS = "aiops.checkpoints"
+# Root-cause verdicts of problem managers (pipeline/feedback.py records): the feedback store.
+# Every worker reads all of it; it is kept forever (a new shard learns from all of it).
+FEEDBACK = "aiops.feedback"
+FEEDBACK_CONFIGS = {"retention.ms": "-1"}
 # Optional (off unless named): every alert event that ended in no incident, with the reason.
 SUPPRESSED = "aiops.suppressed"
 
@@ -42,6 +46,7 @@ class Topics:
     dead_letter: str = DEAD_LETTER
     checkpoints: str = CHECKPOINTS
     suppressed: str | None = None
+    feedback: str = FEEDBACK
 
     @property
     def inputs(self) -> tuple[str, str]:
@@ -96,7 +101,9 @@ def ensure_topics(
     timeout_s: float = 30.0,
 ) -> dict[str, int]:
     """Create the service's missing topics (inputs and outputs with `partitions`, the
-    checkpoint topic compacted with one partition); return every topic's partition count."""
+    checkpoint topic compacted with one partition, the feedback topic with one partition and
+    no retention limit); return every topic's partition count."""
     wanted = {name: (partitions, {}) for name in (*topics.inputs, *topics.outputs)}
     wanted[topics.checkpoints] = (1, CHECKPOINT_CONFIGS)
+    wanted[topics.feedback] = (1, FEEDBACK_CONFIGS)
     return create_missing(bootstrap_servers, wanted, replication_factor, timeout_s)
