@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from aiops.cli import main
 from connectors.files import DeadLetter, merge_streams, read_alerts, read_changes
 from connectors.kafka.checkpoint import Snapshot, read_latest, snapshot_key, state_digest
 from connectors.kafka.messages import alert_messages, change_message
@@ -442,3 +443,86 @@ def test_a_rebalance_whose_assignment_never_came_is_joined_again(
         service.close()
         d.delete()
     assert "joining the group again" in caplog.text
+
+
+def test_feedback_topic_teaches_the_ranker_once_across_a_restart(
+    kafka_broker: KafkaBroker,  # noqa: F811
+) -> None:
+    """Verdicts on the feedback topic reach the shard's ranker (a record without context is
+    completed by the shard that ranked the incident), a bad one is dead-lettered with the
+    reason, and a restored shard does not learn the same verdicts twice."""
+    from aiops.wiring import build_pipeline
+    from connectors.kafka.service import Service
+    from connectors.kafka.settings import Settings
+    from pipeline.topology import Topology
+
+    d = Deployment.create(kafka_broker, "feedback")
+    fired = {"id": "a-1", "time": "2026-01-05T10:00:00Z", "name": "DBDown", "service": "db",
+             "severity": "critical"}  # fmt: skip
+    kafka_broker.produce(d.topics.alerts, [(b"", orjson.dumps(fired))])
+    config = load_config()
+
+    def service() -> Service:
+        return Service(
+            Settings(kafka_broker.bootstrap_servers, d.topics, d.group),
+            lambda: build_pipeline(config, Topology()),
+            "digest",
+        )
+
+    def ranker_of(s: Service):
+        (shard,) = s.shards.values()
+        return shard, shard.pipeline.enrichers[0]
+
+    first = service()
+    try:
+        first.subscribe()
+        wait_for(lambda: first.poll_once(200) >= 0 and first.caught_up(), 60, "caught up")
+        shard, ranker = ranker_of(first)
+        (incident,) = shard.pipeline.store.live
+        context = ranker.context_of(incident)
+        assert context is not None and ranker.feedback_seen == 0
+        # Without context: the shard that ranked the incident completes it.
+        code = main(
+            ["feedback", "--incident", incident, "--root", "db", "--by", "alice",
+             "--bootstrap-servers", kafka_broker.bootstrap_servers,
+             "--feedback-topic", d.topics.feedback]
+        )  # fmt: skip
+        assert code == 0
+        verdicts = [
+            b"not json",
+            {"incident": "inc-elsewhere", "root": "db", "context": context},  # teaches alone
+        ]
+        kafka_broker.produce(
+            d.topics.feedback,
+            [(None, v if isinstance(v, bytes) else orjson.dumps(v)) for v in verdicts],
+        )
+        wait_for(lambda: first.poll_once(200) >= 0 and ranker.feedback_seen == 2, 60, "learned")
+        assert shard.feedback_next == {0: 3}
+        assert len(ranker.history) == 2  # both verdicts became past cases
+        first.checkpoint()
+    finally:
+        first.close()
+    letters = [json.loads(r.value) for r in kafka_broker.read_all(d.topics.dead_letter)]
+    assert [(x["topic"], x["offset"]) for x in letters] == [(d.topics.feedback, 1)]
+    assert "invalid JSON" in letters[0]["error"]
+
+    second = service()
+    try:
+        second.subscribe()
+        wait_for(
+            lambda: (
+                second.poll_once(200) >= 0
+                and second.caught_up()
+                and len(second.feedback.records.get(0, ())) == 3
+            ),
+            60,
+            "restored and feedback read",
+        )
+        second.poll_once(200)
+        shard, ranker = ranker_of(second)
+        assert shard.feedback_next == {0: 3}
+        assert (ranker.feedback_seen, len(ranker.history)) == (2, 2)  # nothing learned twice
+        assert second.records_processed == 0  # restored past the alert and the verdicts
+    finally:
+        second.close()
+        d.delete()

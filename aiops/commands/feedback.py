@@ -15,8 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
 from aiops.errors import UsageError
 from connectors.files import InputError, append_jsonl, read_incidents
+from connectors.kafka.topics import FEEDBACK, FEEDBACK_CONFIGS, create_missing
 from models.rca_feedback import context_from_incident
 from pipeline.feedback import ROOT_KINDS, Feedback
 from pipeline.times import TimeError, format_time, parse_time
@@ -42,11 +47,31 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--store",
         type=Path,
-        default=DEFAULT_STORE,
-        help=f"feedback store (default {DEFAULT_STORE})",
+        default=None,
+        help=f"feedback store (default {DEFAULT_STORE}, unless --bootstrap-servers is given)",
     )
+    p.add_argument(
+        "--bootstrap-servers",
+        help="send the record to the feedback topic of `aiops run` (HOST:PORT)",
+    )
+    p.add_argument("--feedback-topic", default=FEEDBACK, help="default: %(default)s")
     p.add_argument("--incidents", type=Path, help="incidents.jsonl (or its directory)")
     return p
+
+
+def _send(bootstrap_servers: str, topic: str, record: Feedback) -> None:
+    """Produce the record and wait for the broker's acknowledgement (keyed by incident)."""
+    try:
+        create_missing(bootstrap_servers, {topic: (1, FEEDBACK_CONFIGS)})
+        producer = KafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+        try:
+            producer.send(
+                topic, key=record.incident.encode(), value=orjson.dumps(record.to_dict())
+            ).get(timeout=30)
+        finally:
+            producer.close()
+    except KafkaError as exc:
+        raise UsageError(f"cannot send to {topic} at {bootstrap_servers}: {exc}") from None
 
 
 def _user() -> str:
@@ -74,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
         at = parse_time(args.at) if args.at is not None else time.time()
     except TimeError as exc:
         raise UsageError(f"--at: {exc}") from None
-    if args.store.is_dir():
+    if args.store is None and args.bootstrap_servers is None:
+        args.store = DEFAULT_STORE
+    if args.store is not None and args.store.is_dir():
         raise UsageError(f"--store {args.store} is a directory")
     context = None
     listed = False  # the ranking already had it first
@@ -92,16 +119,22 @@ def run(args: argparse.Namespace) -> int:
         note=args.note,
         context=context,
     )
-    try:
-        append_jsonl(args.store, record.to_dict())
-    except InputError as exc:
-        raise UsageError(str(exc)) from None
+    destinations = []
+    if args.bootstrap_servers is not None:
+        _send(args.bootstrap_servers, args.feedback_topic, record)
+        destinations.append(args.feedback_topic)
+    if args.store is not None:
+        try:
+            append_jsonl(args.store, record.to_dict())
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
+        destinations.append(str(args.store))
     verdict = "confirmed" if listed else "corrected to"
     if context is None:
         verdict = "recorded"
     print(
         f"{record.incident}: root {verdict} {record.root} ({record.kind}) by {record.by} "
-        f"at {format_time(record.at)} -> {args.store}"
+        f"at {format_time(record.at)} -> {', '.join(destinations)}"
     )
     if context is None:
         print(
