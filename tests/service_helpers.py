@@ -63,6 +63,7 @@ class Deployment:
             checkpoints=f"{prefix}.checkpoints",
             suppressed=f"{prefix}.suppressed" if suppressed else None,
             feedback=f"{prefix}.feedback",
+            metrics=f"{prefix}.metrics",
         )
         if incidents_configs:
             admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
@@ -94,6 +95,7 @@ class Deployment:
             "--dead-letter-topic", t.dead_letter,
             "--checkpoint-topic", t.checkpoints,
             "--feedback-topic", t.feedback,
+            "--metrics-topic", t.metrics,
             "--metrics-port", "0",
             "--session-timeout-ms", "6000",
         ]  # fmt: skip

@@ -19,54 +19,67 @@ from connectors.kafka.messages import (
     decode_change,
     keyed_payloads,
 )
-from connectors.kafka.ordering import ALERTS, CHANGES, ShardMerger
+from connectors.kafka.ordering import ALERTS, CHANGES, METRICS, ShardMerger
 from pipeline.config import load_config
-from pipeline.records import Alert, Change
+from pipeline.records import Alert, Change, MetricSample
 from tests.format_samples import am_alert, am_payload
 from tests.helpers import T0, alert, change, pipeline, run
 
 
-def _streams(seed: int) -> tuple[list[Alert], list[Change]]:
+def _streams(seed: int) -> tuple[list[Alert], list[Change], list[MetricSample]]:
     rng = random.Random(seed)
     alerts = [alert(f"a-{i}", rng.uniform(0, 600), "X", "svc") for i in range(60)]
     changes = [change(f"c-{i}", rng.uniform(0, 600), "svc") for i in range(8)]
     changes.sort(key=lambda c: c.time)
-    return alerts, changes
+    # Samples every 15 s; a few arrive late (out of order), like alerts do.
+    samples = [
+        MetricSample(T0 + 15 * i + rng.choice([0, 0, 0, -40]), "cpu", 1.0, "svc", "svc-1")
+        for i in range(40)
+    ]
+    return alerts, changes, samples
 
 
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("batch", [1, 7, 100])
 def test_merger_on_a_backlog_gives_merge_streams_order(seed: int, batch: int) -> None:
-    """However the two partitions arrive in polls, a backlog is released in replay's order."""
-    alerts, changes = _streams(seed)
-    expected = [r.id for r in merge_streams(alerts, changes)]
+    """However the three partitions arrive in polls, a backlog is released in replay's
+    order."""
+    alerts, changes, samples = _streams(seed)
+    expected = [_name(r) for r in merge_streams(alerts, changes, samples)]
     merger = ShardMerger()
-    fed = {ALERTS: 0, CHANGES: 0}
-    sources = {ALERTS: alerts, CHANGES: changes}
+    sources: dict[int, list] = {ALERTS: alerts, CHANGES: changes, METRICS: samples}
+    fed = dict.fromkeys(sources, 0)
     out: list[str] = []
     rng = random.Random(seed)
     while len(out) < len(expected):
-        stream = rng.choice([ALERTS, CHANGES])
+        stream = rng.choice(list(sources))
         start = fed[stream]
         for offset in range(start, min(start + batch, len(sources[stream]))):
             merger.add(stream, offset, [sources[stream][offset]])
         fed[stream] = min(start + batch, len(sources[stream]))
         # A stream is exhausted only once all of it was fetched.
-        done = {s: fed[s] == len(sources[s]) for s in (ALERTS, CHANGES)}
-        out.extend(p.record.id for _, p in merger.release(lambda s, done=done: done[s]))
+        done = {s: fed[s] == len(sources[s]) for s in sources}
+        out.extend(_name(p.record) for _, p in merger.release(lambda s, done=done: done[s]))
     assert out == expected
+
+
+def _name(record: object) -> str:
+    if isinstance(record, MetricSample):
+        return f"m@{record.time}"
+    return record.id  # type: ignore[attr-defined]
 
 
 def test_merger_holds_records_while_the_other_stream_may_have_earlier_ones() -> None:
     merger = ShardMerger()
     merger.add(ALERTS, 0, [alert("a-1", 10, "X", "svc")])
     assert list(merger.release(lambda s: False)) == []
+    assert list(merger.release(lambda s: s != METRICS)) == []  # one silent stream is enough
     assert merger.first_offset(ALERTS) == 0
     letter = MessageDeadLetter("t", 0, 5, "bad", b"x")
     merger.add(CHANGES, 5, [letter])  # undated: goes as soon as it is a head
     released = list(merger.release(lambda s: False))
     assert [p.record for _, p in released] == [letter]
-    assert [p.record.id for _, p in merger.release(lambda s: s == CHANGES)] == ["a-1"]
+    assert [p.record.id for _, p in merger.release(lambda s: s != ALERTS)] == ["a-1"]
     assert len(merger) == 0 and merger.first_offset(ALERTS) is None
 
 

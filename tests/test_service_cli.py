@@ -17,7 +17,7 @@ from aiops.cli import main
         (["run", "--config", "/nonexistent.yaml"], "cannot read config"),
         (["webhook", "--max-body-bytes", "0"], "must be positive"),
         (["webhook", "--token-file", "/nonexistent"], "--token-file /nonexistent"),
-        (["produce"], "give --alerts, --changes or both"),
+        (["produce"], "give --alerts, --changes, --metrics or several"),
         (["produce", "--alerts", "/nonexistent.jsonl"], "--alerts /nonexistent.jsonl"),
         (["bench-kafka", "--rate", "0"], "--rate"),
     ],

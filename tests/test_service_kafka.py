@@ -526,3 +526,66 @@ def test_feedback_topic_teaches_the_ranker_once_across_a_restart(
     finally:
         second.close()
         d.delete()
+
+
+def test_metric_samples_on_their_topic_give_replays_anomaly_incidents(
+    kafka_broker: KafkaBroker,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Samples on the metrics topic become anomaly alerts in the shard's pipeline, merged
+    with the alerts in replay's order: the same incidents as `aiops replay --metrics`."""
+    import random
+
+    rng = random.Random(5)
+    t0 = 1767600000
+    samples = [
+        {"time": t0 + 60 * i, "service": "payments-db", "resource": "payments-db-1",
+         "metric": "latency_ms", "value": 50 + rng.gauss(0, 2) + (400 if i >= 300 else 0)}
+        for i in range(360)
+    ]  # fmt: skip
+    alerts = [
+        {"id": "p1", "time": t0 + 60 * 302, "name": "HighLatency", "service": "payments",
+         "severity": "major"},
+        {"id": "c1", "time": t0 + 60 * 303, "name": "Errors", "service": "checkout",
+         "severity": "major"},
+    ]  # fmt: skip
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    (tmp_path / "alerts.jsonl").write_text("".join(json.dumps(a) + "\n" for a in alerts))
+    (tmp_path / "bad.jsonl").write_text('{"time": 1767600000, "service": "x"}\n')
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(
+        "services:\n  checkout: {depends_on: [payments]}\n"
+        "  payments: {depends_on: [payments-db]}\n  payments-db: {}\n"
+    )
+    code = main(
+        ["replay", "--alerts", str(tmp_path / "alerts.jsonl"),
+         "--metrics", str(tmp_path / "metrics.jsonl"), "--topology", str(topology),
+         "--out", str(tmp_path / "replay"), "--no-progress"]
+    )  # fmt: skip
+    assert code == 0
+    rows = (tmp_path / "replay/incidents.jsonl").read_text().splitlines()
+    replayed = {r["id"]: r for r in map(json.loads, rows)}
+    expected = live_groups(replayed)
+    assert any({"p1", "c1"} < set(g) for g in expected)  # the anomaly joined the incident
+
+    d = Deployment.create(kafka_broker, "metrics")
+    try:
+        for flag, path in (("--metrics", "metrics.jsonl"), ("--alerts", "alerts.jsonl")):
+            code = main(
+                ["produce", "--bootstrap-servers", kafka_broker.bootstrap_servers,
+                 "--alerts-topic", d.topics.alerts, "--metrics-topic", d.topics.metrics,
+                 flag, str(tmp_path / path), "--no-progress"]
+            )  # fmt: skip
+            assert code == 0
+        kafka_broker.produce(d.topics.metrics, [(b"", (tmp_path / "bad.jsonl").read_bytes())])
+        d.run_until_caught_up(topology=topology)
+        latest = d.latest_incidents()
+        letters = [json.loads(r.value) for r in kafka_broker.read_all(d.topics.dead_letter)]
+    finally:
+        d.delete()
+    assert live_groups(latest) == expected
+    assert {i: r["alert_ids"] for i, r in latest.items()} == {
+        i: r["alert_ids"] for i, r in replayed.items()
+    }
+    assert [(x["topic"], x["offset"]) for x in letters] == [(d.topics.metrics, 360)]
+    assert "value" in letters[0]["error"]

@@ -27,14 +27,16 @@ from connectors.kafka.topics import create_missing
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "produce",
-        help="send alert/change files to the input topics, keyed by correlation scope",
+        help="send alert/change/metric files to the input topics, keyed by correlation scope",
         description="Send each line of the files as one message (acks=all, idempotent), "
         "keyed by the scope label; wait until Kafka acknowledged all of them.",
     )
     add_kafka_options(p)
     p.add_argument("--changes-topic", default=t.CHANGES, help="default: %(default)s")
+    p.add_argument("--metrics-topic", default=t.METRICS, help="default: %(default)s")
     p.add_argument("--alerts", type=Path, help="alerts JSONL (any supported format)")
     p.add_argument("--changes", type=Path, help="change records JSONL")
+    p.add_argument("--metrics", type=Path, help="metric samples JSONL (aiops.metrics shape)")
     p.add_argument("--scope-label", default=DEFAULT_SCOPE_LABEL, help="default: %(default)s")
     p.add_argument("--partitions", type=int, default=1, help="for topics it creates")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -42,12 +44,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.alerts is None and args.changes is None:
-        raise UsageError("give --alerts, --changes or both")
+    if args.alerts is None and args.changes is None and args.metrics is None:
+        raise UsageError("give --alerts, --changes, --metrics or several")
     lines: dict[str, list[bytes]] = {}
     for label, path, topic in (
         ("alerts", args.alerts, args.alerts_topic),
         ("changes", args.changes, args.changes_topic),
+        ("metrics", args.metrics, args.metrics_topic),
     ):
         if path is not None:
             try:

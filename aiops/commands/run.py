@@ -55,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     add_kafka_options(p)
     p.add_argument("--changes-topic", default=t.CHANGES, help="default: %(default)s")
+    p.add_argument("--metrics-topic", default=t.METRICS, help="default: %(default)s")
     p.add_argument("--topology", type=Path, help="topology YAML")
     p.add_argument("--config", type=Path, help="config YAML overriding config/default.yaml")
     p.add_argument("--group", default=_DEFAULTS.group, help="consumer group (default: %(default)s)")
@@ -183,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoints=args.checkpoint_topic,
         suppressed=args.suppressed_topic,
         feedback=args.feedback_topic,
+        metrics=args.metrics_topic,
     )
     try:
         counts = ensure_topics(
@@ -190,15 +192,16 @@ def run(args: argparse.Namespace) -> int:
         )
     except KafkaError as exc:
         raise UsageError(f"cannot reach Kafka at {args.bootstrap_servers}: {exc}") from None
-    if counts[topics.alerts] != counts[topics.changes]:
-        log.warning(
-            "%s has %d partitions and %s %d: a change meets only the alerts of the same "
-            "partition index",
-            topics.alerts,
-            counts[topics.alerts],
-            topics.changes,
-            counts[topics.changes],
-        )
+    for other in (topics.changes, topics.metrics):
+        if counts[topics.alerts] != counts[other]:
+            log.warning(
+                "%s has %d partitions and %s %d: its records meet only the alerts of the "
+                "same partition index",
+                topics.alerts,
+                counts[topics.alerts],
+                other,
+                counts[other],
+            )
     settings = Settings(
         bootstrap_servers=args.bootstrap_servers,
         topics=topics,

@@ -17,7 +17,14 @@ from connectors.files import RAW_LIMIT
 from connectors.formats import Parsed, detect_format, parse_alert_payload
 from pipeline.incidents import Incident
 from pipeline.outputs import Suppressed
-from pipeline.records import Alert, Change, RecordError, change_from_dict
+from pipeline.records import (
+    Alert,
+    Change,
+    MetricSample,
+    RecordError,
+    change_from_dict,
+    metric_from_dict,
+)
 from pipeline.times import format_time
 
 DEFAULT_SCOPE_LABEL = "env"
@@ -54,7 +61,7 @@ class MessageDeadLetter:
         return out
 
 
-Decoded = Alert | Change | MessageDeadLetter
+Decoded = Alert | Change | MetricSample | MessageDeadLetter
 
 
 def _load(value: bytes | None) -> Any:
@@ -85,6 +92,13 @@ def decode_alerts(
 def decode_change(topic: str, partition: int, offset: int, value: bytes | None) -> Decoded:
     try:
         return change_from_dict(_load(value))
+    except RecordError as exc:
+        return MessageDeadLetter(topic, partition, offset, str(exc), value)
+
+
+def decode_metric(topic: str, partition: int, offset: int, value: bytes | None) -> Decoded:
+    try:
+        return metric_from_dict(_load(value))
     except RecordError as exc:
         return MessageDeadLetter(topic, partition, offset, str(exc), value)
 
@@ -147,8 +161,9 @@ def alert_messages(line: bytes, label: str) -> list[tuple[bytes, bytes]]:
 
 
 def change_message(line: bytes, label: str) -> tuple[bytes, bytes]:
-    """(key, value) for one change record line: keyed by its `labels` or a top-level field
-    named like the scope label (a change must name the scope of the alerts it may explain)."""
+    """(key, value) for one change record (or metric sample) line: keyed by its `labels` or
+    a top-level field named like the scope label (a change must name the scope of the alerts
+    it may explain, a sample the scope of its service)."""
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError:

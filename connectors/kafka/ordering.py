@@ -1,16 +1,16 @@
 """The order in which one shard's records meet the pipeline.
 
-A shard is one partition index: partition p of the alerts topic and partition p of the
-changes topic (producers key both by the correlation scope, so what may correlate lands on
-the same index). Kafka orders records within a partition only; across the two topics this
-module applies the rule `connectors.files.merge_streams` applies to files, so a service
-that reads a backlog sees exactly the order `aiops replay` sees:
+A shard is one partition index: partition p of the alerts, changes and metrics topics
+(producers key all by the correlation scope, so what may correlate lands on the same index).
+Kafka orders records within a partition only; across the topics this module applies the rule
+`connectors.files.merge_streams` applies to files, so a service that reads a backlog sees
+exactly the order `aiops replay` sees:
 
-- the head with the earliest event time goes next (ties: alerts before changes); records
-  without a time (dead letters) go as soon as they are a head;
-- a head is only compared when the other stream has a head too, or when the other stream is
-  *exhausted for now*: its buffer is empty and its consumer position has reached the
-  partition's high watermark (nothing earlier can be waiting in the broker).
+- the head with the earliest event time goes next (ties: alerts, then changes, then metric
+  samples); records without a time (dead letters) go as soon as they are a head;
+- a dated head goes only when every other stream has a head too, or is *exhausted for now*:
+  its buffer is empty and its consumer position has reached the partition's high watermark
+  (nothing earlier can be waiting in the broker).
 
 So while reading a backlog the merge is exact; once caught up, records go in arrival order
 (a change that arrives late is processed when it arrives, like a late alert).
@@ -26,7 +26,8 @@ from connectors.files import merge_time
 from connectors.kafka.messages import Decoded
 
 _UNDATED = float("-inf")
-ALERTS, CHANGES = 0, 1  # stream order: on equal times alerts go first, as in replay
+ALERTS, CHANGES, METRICS = 0, 1, 2  # stream order: on equal times alerts go first, as in replay
+STREAMS = (ALERTS, CHANGES, METRICS)
 
 
 @dataclass(slots=True)
@@ -38,16 +39,16 @@ class Pending:
 
 
 class ShardMerger:
-    """Buffers of the two input streams of one shard, released in merge order."""
+    """Buffers of the input streams of one shard, released in merge order."""
 
     def __init__(self) -> None:
-        self.buffers: tuple[deque[Pending], deque[Pending]] = (deque(), deque())
+        self.buffers: tuple[deque[Pending], ...] = tuple(deque() for _ in STREAMS)
 
     def add(self, stream: int, offset: int, records: list[Decoded]) -> None:
         self.buffers[stream].extend(Pending(record, offset) for record in records)
 
     def __len__(self) -> int:
-        return len(self.buffers[0]) + len(self.buffers[1])
+        return sum(len(buf) for buf in self.buffers)
 
     def first_offset(self, stream: int) -> int | None:
         """The offset of the first message of `stream` not fully processed, if any is
@@ -63,7 +64,7 @@ class ShardMerger:
     def release(self, exhausted: Callable[[int], bool]) -> Iterator[tuple[int, Pending]]:
         """(stream, pending) in merge order, as far as the rule above allows now.
         `exhausted(stream)` says whether that stream's partition is caught up."""
-        alerts, changes = self.buffers
+        buffers = self.buffers
         known: dict[int, bool] = {}  # nothing is fetched during a release: ask once per stream
 
         def done(stream: int) -> bool:
@@ -71,19 +72,17 @@ class ShardMerger:
                 known[stream] = exhausted(stream)
             return known[stream]
 
-        while alerts or changes:
-            if alerts and changes:
-                stream = (
-                    ALERTS
-                    if merge_time(alerts[0].record) <= merge_time(changes[0].record)
-                    else CHANGES
-                )
-            elif alerts:
-                if merge_time(alerts[0].record) != _UNDATED and not done(CHANGES):
-                    return
-                stream = ALERTS
-            else:
-                if merge_time(changes[0].record) != _UNDATED and not done(ALERTS):
-                    return
-                stream = CHANGES
-            yield stream, self.buffers[stream].popleft()
+        while True:
+            best = -1
+            best_time = 0.0
+            waiting = False  # an empty stream that may still deliver something earlier
+            for stream, buf in enumerate(buffers):
+                if buf:
+                    t = merge_time(buf[0].record)
+                    if best < 0 or t < best_time:
+                        best, best_time = stream, t
+                elif not waiting and not done(stream):
+                    waiting = True
+            if best < 0 or (waiting and best_time != _UNDATED):
+                return
+            yield best, buffers[best].popleft()

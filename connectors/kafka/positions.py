@@ -14,7 +14,7 @@ from connectors.kafka.ordering import ShardMerger
 
 
 class Positions:
-    def __init__(self, consumer: KafkaConsumer, inputs: tuple[str, str]) -> None:
+    def __init__(self, consumer: KafkaConsumer, inputs: tuple[str, ...]) -> None:
         self.consumer = consumer
         self.inputs = inputs
         self.known: dict[TopicPartition, int] = {}

@@ -34,7 +34,7 @@ from connectors.kafka import messages
 from connectors.kafka.checkpoint import Snapshot, SnapshotStore
 from connectors.kafka.feedback import FeedbackFeed
 from connectors.kafka.messages import MessageDeadLetter
-from connectors.kafka.ordering import ALERTS, CHANGES
+from connectors.kafka.ordering import ALERTS, CHANGES, METRICS, STREAMS
 from connectors.kafka.outputs import OutputError, OutputWriter
 from connectors.kafka.positions import Positions
 from connectors.kafka.rebalance import Listener, RebalanceHandling, Shard
@@ -42,7 +42,7 @@ from connectors.kafka.settings import Settings
 from connectors.telemetry import ServiceMetrics
 from pipeline.engine import Pipeline
 from pipeline.incidents import OPEN
-from pipeline.records import Alert, RecordError
+from pipeline.records import Alert, Change, RecordError
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +166,14 @@ class Service(RebalanceHandling):
                         tp.topic, tp.partition, m.offset, m.value, m.timestamp
                     )
                     shard.merger.add(ALERTS, m.offset, decoded)
-            else:
+            elif tp.topic == self.topics.changes:
                 for m in msgs:
                     change = messages.decode_change(tp.topic, tp.partition, m.offset, m.value)
                     shard.merger.add(CHANGES, m.offset, [change])
+            else:
+                for m in msgs:
+                    sample = messages.decode_metric(tp.topic, tp.partition, m.offset, m.value)
+                    shard.merger.add(METRICS, m.offset, [sample])
         self.feedback.poll()
         done = 0
         for shard in self.shards.values():
@@ -219,7 +223,10 @@ class Service(RebalanceHandling):
                     )
                 )
                 continue
-            source = (record.source or "unknown") if isinstance(record, Alert) else "change"
+            if isinstance(record, Alert):
+                source = record.source or "unknown"
+            else:
+                source = "change" if isinstance(record, Change) else "metric"
             sources[(source, topic)] += 1
         if not handled:
             return 0
@@ -258,9 +265,7 @@ class Service(RebalanceHandling):
         if idle <= 0 or clock is None or len(shard.merger):
             return
         quiet = time.monotonic() - shard.last_record
-        if quiet < idle or not all(
-            self.positions.caught_up(shard.index, s) for s in (ALERTS, CHANGES)
-        ):
+        if quiet < idle or not all(self.positions.caught_up(shard.index, s) for s in STREAMS):
             return
         shard.pipeline.advance(clock + quiet)
         shard.last_record = time.monotonic()
@@ -348,7 +353,6 @@ class Service(RebalanceHandling):
         if not self.shards:
             return False
         return all(
-            not len(s.merger)
-            and all(self.positions.caught_up(s.index, st) for st in (ALERTS, CHANGES))
+            not len(s.merger) and all(self.positions.caught_up(s.index, st) for st in STREAMS)
             for s in self.shards.values()
         )

@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BOOTSTRAP = "localhost:9092"
 ALERTS = "aiops.alerts"
 CHANGES = "aiops.changes"
+METRICS = "aiops.metrics"
 INCIDENTS = "aiops.incidents"
 PREDICTIONS = "aiops.predictions"
 DEAD_LETTER = "aiops.dead-letter"
@@ -47,10 +48,12 @@ class Topics:
     checkpoints: str = CHECKPOINTS
     suppressed: str | None = None
     feedback: str = FEEDBACK
+    metrics: str = METRICS
 
     @property
-    def inputs(self) -> tuple[str, str]:
-        return (self.alerts, self.changes)
+    def inputs(self) -> tuple[str, str, str]:
+        """In stream order (connectors.kafka.ordering): alerts, changes, metric samples."""
+        return (self.alerts, self.changes, self.metrics)
 
     @property
     def outputs(self) -> tuple[str, ...]:
