@@ -14,6 +14,7 @@ from aiops.forecasting.inputs import (
     load_history,
     pick_model,
     positive_int,
+    source_of,
 )
 from aiops.forecasting.outputs import atomic_paths, check_writable, plot_path
 from aiops.forecasting.staffing import (
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         fc = forecast_series("total", total, "H", args.horizon, model, calendar)
     except ValueError as exc:
-        raise UsageError(f"--tickets {args.tickets}: {exc}") from None
+        raise UsageError(f"{source_of(args)}: {exc}") from None
     aht = mean_handling_minutes(history.counts, effort)
     settings = PlanSettings(target, aht, args.shrinkage, args.max_occupancy, args.shift_hours)
     plan = staffing_plan(fc, settings)

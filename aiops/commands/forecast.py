@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from kafka.errors import KafkaError
 from tqdm import tqdm
 
 from aiops.errors import UsageError
@@ -19,8 +20,10 @@ from aiops.forecasting.inputs import (
     load_history,
     pick_model,
     positive_int,
+    source_of,
 )
 from aiops.forecasting.outputs import atomic_paths, check_writable, plot_path
+from connectors.kafka.topics import FORECASTS
 from pipeline.arrivals import FREQS
 from pipeline.times import format_time
 
@@ -39,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--horizon", type=positive_int, required=True, metavar="N", help="periods ahead")
     p.add_argument("--out", type=Path, required=True, metavar="FORECAST.csv", help="output CSV")
     p.add_argument("--no-plot", action="store_true", help="do not write FORECAST.png")
+    p.add_argument(
+        "--forecasts-topic", default=FORECASTS,
+        help="with --bootstrap-servers: where the rows go too, keyed series|timestamp "
+        "(default: %(default)s)",
+    )  # fmt: skip
     add_group_options(p)
     add_model_options(p)
     return p
@@ -77,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             )
         except ValueError as exc:
-            raise UsageError(f"--tickets {args.tickets}: {exc}") from None
+            raise UsageError(f"{source_of(args)}: {exc}") from None
     frame = forecast_frame(forecasts)
     targets = [args.out] if args.no_plot else [args.out, plot_path(args.out)]
     with atomic_paths(*targets) as temps:
@@ -86,8 +94,21 @@ def run(args: argparse.Namespace) -> int:
             from aiops.forecasting.plots import plot_forecasts
 
             plot_forecasts(history.counts, forecasts, FREQS[args.freq], temps[1])
+    destinations = list(map(str, targets))
+    if args.bootstrap_servers is not None:
+        from connectors.kafka.tickets import forecast_messages, produce
+
+        try:
+            produce(
+                args.bootstrap_servers,
+                args.forecasts_topic,
+                forecast_messages(frame.to_dict("records")),
+            )
+        except KafkaError as exc:
+            raise UsageError(f"cannot write to {args.forecasts_topic}: {exc}") from None
+        destinations.append(args.forecasts_topic)
     print(
         f"{len(forecasts)} series x {args.horizon} {args.freq} periods from "
-        f"{frame['timestamp'].iloc[0]} ({model} model) -> {', '.join(map(str, targets))}"
+        f"{frame['timestamp'].iloc[0]} ({model} model) -> {', '.join(destinations)}"
     )
     return 0

@@ -9,13 +9,15 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from kafka.errors import KafkaError
 from tqdm import tqdm
 
 from aiops.errors import UsageError
 from aiops.forecasting.backtest import choose_model, run_backtest
 from aiops.forecasting.engine import CANDIDATES
 from connectors.files import InputError, write_jsonl_atomic
-from connectors.tickets import load_tickets
+from connectors.kafka.topics import TICKETS
+from connectors.tickets import TicketLoad, load_tickets
 from models.calendar import HolidayCalendar, validate_country
 from models.forecasters import season_length
 from pipeline.arrivals import GROUP_FIELDS, History, arrival_history
@@ -50,9 +52,14 @@ def _dates(text: str) -> list[date]:
 
 def add_ticket_options(parser: argparse.ArgumentParser, freqs: str = "H|D") -> None:
     parser.add_argument(
-        "--tickets", type=Path, required=True, metavar="TICKETS.csv[.gz]",
+        "--tickets", type=Path, metavar="TICKETS.csv[.gz]",
         help="ServiceNow-style export, one row per ticket update",
     )  # fmt: skip
+    parser.add_argument(
+        "--bootstrap-servers", metavar="HOST:PORT",
+        help="instead of --tickets: read the tickets topic whole (one message per update)",
+    )  # fmt: skip
+    parser.add_argument("--tickets-topic", default=TICKETS, help="default: %(default)s")
     parser.add_argument("--freq", type=_freq, required=True, metavar=freqs, help="period length")
     parser.add_argument(
         "--holidays", default="BR", metavar="COUNTRY",
@@ -119,10 +126,24 @@ def _every(n: int, tick: Callable[[int], object]) -> Callable[[int], None]:
     return count
 
 
-def load_history(
-    args: argparse.Namespace, by: str | None = None, top: int | None = None
-) -> History:
-    """Arrival counts of the --tickets file; a usage error if it cannot be read or used."""
+def source_of(args: argparse.Namespace) -> str:
+    """Where the tickets come from, for messages."""
+    if args.bootstrap_servers is not None:
+        return f"topic {args.tickets_topic} at {args.bootstrap_servers}"
+    return f"--tickets {args.tickets}"
+
+
+def _load(args: argparse.Namespace) -> TicketLoad:
+    if (args.tickets is None) == (args.bootstrap_servers is None):
+        raise UsageError("give --tickets FILE or --bootstrap-servers HOST:PORT (one of them)")
+    if args.bootstrap_servers is not None:
+        from connectors.kafka.tickets import fold_messages, read_topic
+
+        try:
+            messages = read_topic(args.bootstrap_servers, args.tickets_topic)
+        except (KafkaError, LookupError, TimeoutError) as exc:
+            raise UsageError(f"{source_of(args)}: {exc}") from None
+        return fold_messages(args.tickets_topic, messages)
     path: Path = args.tickets
     if not path.is_file():
         raise UsageError(f"--tickets {path}: no such file")
@@ -131,23 +152,31 @@ def load_history(
         disable=args.no_progress,
     ) as bar:  # fmt: skip
         try:
-            load = load_tickets(path, progress=_every(1000, bar.update))
+            return load_tickets(path, progress=_every(1000, bar.update))
         except InputError as exc:
             raise UsageError(str(exc)) from None
+
+
+def load_history(
+    args: argparse.Namespace, by: str | None = None, top: int | None = None
+) -> History:
+    """Arrival counts of the --tickets file (or topic); a usage error if it cannot be read or
+    used."""
+    load = _load(args)
     if load.dead_letters:
         first = load.dead_letters[0]
         say(
             f"{len(load.dead_letters)} of {load.rows} rows unusable "
-            f"(first: line {first.line}: {first.error})"
+            f"(first: {first.file} line {first.line}: {first.error})"
         )
     if args.dead_letters is not None:
         write_jsonl_atomic(args.dead_letters, (d.to_dict() for d in load.dead_letters))
     if not load.fold.tickets or load.fold.known_until is None:
-        raise UsageError(f"--tickets {path}: no usable ticket")
+        raise UsageError(f"{source_of(args)}: no usable ticket")
     try:
         history = arrival_history(load.fold, args.freq, load.fold.known_until, by=by, top=top)
     except ValueError as exc:
-        raise UsageError(f"--tickets {path}: {exc}") from None
+        raise UsageError(f"{source_of(args)}: {exc}") from None
     index = history.counts.index
     say(
         f"{len(load.fold)} tickets, {len(index)} {args.freq} periods "
