@@ -36,7 +36,7 @@ def test_the_day_becomes_a_call_graph_and_per_pod_series(tmp_path):
     assert topo.callees["ts-order-service"] == {"ts-db-service"}
     assert topo.node_of(PODS["ts-db-service"]) == "10.0.0.2"
     metrics = {s.metric.split(":")[0] for s in data.samples}
-    assert {"cpu", "calls_to", "self_time_p90", "log_errors", "node_cpu"} <= metrics
+    assert {"cpu", "calls_to", "self_time_p90", "log_errors", "log_missing", "node_cpu"} <= metrics
     assert data.stats["skipped_rows"] == 2  # one broken row per log file
     assert [s.time for s in data.samples] == sorted(s.time for s in data.samples)
 

@@ -29,7 +29,14 @@ from typing import Any
 from tqdm import tqdm
 
 from aiops.anomaly_watch import MetricWatch
-from aiops.rca.nezha_data import BURST_SERIES, COUNT_SERIES, Fault, NezhaDay, load_day
+from aiops.rca.nezha_data import (
+    BURST_SERIES,
+    COUNT_SERIES,
+    SURPRISE_SERIES,
+    Fault,
+    NezhaDay,
+    load_day,
+)
 from aiops.wiring import build_pipeline
 from connectors.files import OutputFiles
 from models.anomaly import SeriesAnomalyDetector
@@ -46,6 +53,8 @@ WINDOW_BEFORE_S = 60.0
 WINDOW_AFTER_S = 300.0
 _DRAIN_EVERY = 5000
 GAP_S = 300.0  # a series silent this long is in a new burst
+SURPRISE_WARMUP = 3
+SURPRISE_THRESHOLD = 1.0
 
 
 @dataclass(slots=True)
@@ -85,6 +94,16 @@ def stream(
             warmup=1, reset_after_gap_s=GAP_S, counts=True
         ),
     )
+    surprises = MetricWatch(
+        AnomalyAlerter(clear_after=1, max_gap_s=GAP_S),
+        detector_factory=lambda: RobustSeriesDetector(
+            warmup=SURPRISE_WARMUP,
+            floor=1.0,
+            threshold=SURPRISE_THRESHOLD,
+            scale=1.0,
+            rises_only=True,
+        ),
+    )
     pipeline = build_pipeline(config, data.topology)
     ranker = next(e for e in pipeline.enrichers if isinstance(e, RootCauseRanker))
     seen: dict[str, Incident] = {}
@@ -99,7 +118,12 @@ def stream(
     )
     for n, sample in enumerate(bar, start=1):
         family = sample.metric.split(":")[0]
-        watch = events if family in COUNT_SERIES else bursts if family in BURST_SERIES else metrics
+        if family in SURPRISE_SERIES:
+            watch = surprises
+        elif family in COUNT_SERIES:
+            watch = events
+        else:
+            watch = bursts if family in BURST_SERIES else metrics
         for alert in watch.observe(sample):
             alerts += alert.status == "firing"
             pipeline.process(_as_alert(alert))

@@ -22,7 +22,7 @@ import csv
 import math
 import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from aiops.rca.event_mix import EventMix
 from pipeline.records import MetricSample
 from pipeline.times import parse_time_assume_utc
 from pipeline.topology import Topology
@@ -61,6 +62,9 @@ BURST_SERIES = frozenset(
     {"calls_to", "self_time_p90", "log_errors", "log_warnings", "log_new_templates"}
 )
 COUNT_SERIES = frozenset({"log_errors", "log_warnings", "log_new_templates"})
+# Surprises (how unlikely a pod's missing log templates are): judged against the pod's own
+# history across bursts, since some pods' template mix always wanders more than others'.
+SURPRISE_SERIES = frozenset({"log_missing"})
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
@@ -228,9 +232,11 @@ def load_day(day: NezhaDay) -> DayData:
     for (pod, minute), durations in own.items():
         t = (minute + 1) * 60.0
         samples.append(MetricSample(t, "self_time_p90", _p90(durations), pod_service(pod), pod))
-    # Logs: per minute per pod, error and warning lines and templates never seen on it before.
+    # Logs: per minute per pod, error and warning lines, templates never seen on it before,
+    # and how surprisingly a template it used to write is missing (`aiops.rca.event_mix`).
     counts: dict[tuple[str, int], list[int]] = {}
     known: dict[str, set[str]] = defaultdict(set)
+    mixes: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
     n_lines = 0
     for t, pod, _, message in sorted(day.log_lines()):
         n_lines += 1
@@ -242,6 +248,7 @@ def load_day(day: NezhaDay) -> DayData:
         c[1] += name == "ERROR"
         c[2] += name == "WARN"
         template = log_template(message)
+        mixes[key][template] += 1
         if template not in known[pod]:
             known[pod].add(template)
             c[3] += 1
@@ -253,6 +260,12 @@ def load_day(day: NezhaDay) -> DayData:
             ("log_new_templates", new),
         ):
             samples.append(MetricSample(t, metric, float(value), service, pod))
+    mix = EventMix()
+    for (pod, minute), templates in sorted(mixes.items(), key=lambda kv: kv[0][1]):
+        missing = mix.missing(pod, templates)
+        samples.append(
+            MetricSample((minute + 1) * 60.0, "log_missing", missing, pod_service(pod), pod)
+        )
     # Metrics: pod columns per pod; node columns once per node and minute.
     node_seen: set[tuple[str, int]] = set()
     n_rows = 0
