@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from aiops.rca.event_mix import EventMix, poisson_low_surprise
+from aiops.rca.nezha_bench import count_detector, surprise_detector
 from models.robust_detector import RobustSeriesDetector
 
 
@@ -46,3 +47,25 @@ def test_rises_only_and_an_absolute_floor():
     assert rises.assess(-6.0, 0.0).score == 0.0
     assert rises.assess(10.0, 0.0).score > 0.8
     assert rises.assess(4.0, 0.0).score == 0.0  # within 3 of the floor's units
+
+
+def test_log_counts_keep_their_baseline_across_bursts():
+    """A pod that logs a few errors in every burst is not news in the next one."""
+    det = count_detector()
+    t = 0.0
+    for _burst in range(5):
+        for errors in (4.0, 5.0, 3.0):
+            det.update(errors, t)
+            t += 60.0
+        t += 3600.0
+    assert det.assess(5.0, t).score < 0.5
+    assert det.assess(30.0, t).score > 0.8
+
+
+def test_missing_templates_are_judged_against_the_pods_own_history():
+    wandering, steady = surprise_detector(), surprise_detector()
+    for i in range(20):
+        wandering.update(2.0 + 4.0 * (i % 2), 60.0 * i)
+        steady.update(0.5, 60.0 * i)
+    assert wandering.assess(7.0, 1300.0).score == 0.0
+    assert steady.assess(7.0, 1300.0).score > 0.8

@@ -5,9 +5,12 @@
 2. Stream the samples through `MetricWatch`: the continuous pod metrics with the project's
    k-NN detector (`models.anomaly`, 30 points of warm-up instead of 100: the day starts
    minutes before its first fault), the span and log series, which exist only in bursts of a
-   few minutes, with the short-memory robust detector that starts a fresh baseline after each
-   gap (`models.robust_detector`). Every anomaly becomes a canonical alert named after its
-   metric (`cpuAnomaly`, `log_errorsAnomaly`, `calls_toAnomaly` "... calls to ts-route-service").
+   few minutes, with the short-memory robust detector (`models.robust_detector`): span
+   latencies start a fresh baseline after each gap, log counts (errors, warnings, new
+   templates, judged as Poisson counts) and the surprise of missing log templates
+   (`aiops.rca.event_mix`) keep the pod's own history across bursts. Every anomaly becomes
+   a canonical alert named after its metric (`cpuAnomaly`, `log_errorsAnomaly`,
+   `calls_toAnomaly` "... calls to ts-route-service").
 3. Run the alerts through the full pipeline (`build_pipeline`): dedup, correlation over the
    derived topology, root-cause ranking. Nothing here reads the fault list.
 4. Only then read the fault list. For each fault, the incident holding most of the alerts
@@ -64,6 +67,22 @@ class Streamed:
     ranker: RootCauseRanker
 
 
+def count_detector() -> RobustSeriesDetector:
+    """Log line counts a minute (errors, warnings, new templates) as Poisson counts. They keep
+    their baseline across bursts: a pod that logs errors in every burst (a chronic
+    complainer) is judged by its own past, not by the one minute before."""
+    return RobustSeriesDetector(warmup=1, counts=True)
+
+
+def surprise_detector() -> RobustSeriesDetector:
+    """Surprises of missing log templates, against the pod's own history across bursts:
+    some pods' template mix always wanders more than others'. Only rises count, and the
+    spread is at least one decade."""
+    return RobustSeriesDetector(
+        warmup=SURPRISE_WARMUP, floor=1.0, threshold=SURPRISE_THRESHOLD, scale=1.0, rises_only=True
+    )
+
+
 def _as_alert(alert: Alert) -> Alert:
     """Name the alert after its metric family, and let the summary name a called service."""
     metric = alert.labels.get("metric", "metric")
@@ -90,19 +109,11 @@ def stream(
     )
     events = MetricWatch(
         AnomalyAlerter(clear_after=1, max_gap_s=GAP_S),
-        detector_factory=lambda: RobustSeriesDetector(
-            warmup=1, reset_after_gap_s=GAP_S, counts=True
-        ),
+        detector_factory=count_detector,
     )
     surprises = MetricWatch(
         AnomalyAlerter(clear_after=1, max_gap_s=GAP_S),
-        detector_factory=lambda: RobustSeriesDetector(
-            warmup=SURPRISE_WARMUP,
-            floor=1.0,
-            threshold=SURPRISE_THRESHOLD,
-            scale=1.0,
-            rises_only=True,
-        ),
+        detector_factory=surprise_detector,
     )
     pipeline = build_pipeline(config, data.topology)
     ranker = next(e for e in pipeline.enrichers if isinstance(e, RootCauseRanker))
