@@ -13,10 +13,11 @@
    `calls_toAnomaly` "... calls to ts-route-service").
 3. Run the alerts through the full pipeline (`build_pipeline`): dedup, correlation over the
    derived topology, root-cause ranking. Nothing here reads the fault list.
-4. Only then read the fault list. For each fault, the incident holding most of the alerts
-   that started between 1 min before and 5 min after the injection is the fault's incident;
-   its ranked services (then its other services by onset) are the answer. Baselines on the
-   same incident: services by earliest alert, by most alerts, and by the random walk alone.
+4. Only then read the fault list. For each fault, the incidents holding alerts that started
+   between 1 min before and 5 min after the injection are the fault's incidents; their ranked
+   services, each candidate's score weighted by its incident's share of those alerts (then
+   their other services by onset), are the answer. Baselines on the same incidents:
+   services by earliest alert, by most alerts, and by the random walk alone.
 """
 
 from __future__ import annotations
@@ -149,13 +150,18 @@ def stream(
 def fault_incidents(fault: Fault, incidents: Iterable[Incident]) -> list[Incident]:
     """The incidents holding alerts that started around the injection, most such alerts first:
     what an operator sees open when the fault hits."""
+    return [inc for inc, _ in window_alerts(fault, incidents)]
+
+
+def window_alerts(fault: Fault, incidents: Iterable[Incident]) -> list[tuple[Incident, int]]:
+    """`fault_incidents` with how many of each one's alerts started around the injection."""
     lo, hi = fault.time - WINDOW_BEFORE_S, fault.time + WINDOW_AFTER_S
     found = []
     for inc in incidents:
         n = sum(1 for m in inc.members.values() if lo <= m.onset <= hi)
         if n:
             found.append((-n, inc.start, inc.id, inc))
-    return [inc for *_, inc in sorted(found, key=lambda x: x[:3])]
+    return [(inc, -n) for n, _, _, inc in sorted(found, key=lambda x: x[:3])]
 
 
 def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -> list[str]:
@@ -173,31 +179,44 @@ def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -
     return []
 
 
-def rankings(
-    incs: list[Incident], streamed: Streamed, topology: Topology, seed: int
-) -> dict[str, list[str]]:
-    """The services of the fault's incidents ranked by the pipeline (the candidates of all of
-    them by score: scores are probabilities, comparable across incidents) and by each
-    baseline over the same alerts."""
-    onset: dict[str, float] = {}
-    counts: Counter[str] = Counter()
-    walk: dict[str, float] = {}
+def merged_candidates(found: list[tuple[Incident, int]], topology: Topology) -> list[str]:
+    """The services the incidents' candidates stand for, by score times the incident's share
+    of the alerts around the injection (see `rankings`)."""
+    total = sum(n for _, n in found) or 1
     scored: list[tuple[float, int, str]] = []
-    for inc in incs:
-        for s, t in inc.services.items():
-            onset[s] = min(onset.get(s, t), t)
-        counts.update(m.service for m in inc.members.values() if m.service)
+    for inc, n in found:
         for c in inc.root_cause:
             for order, service in enumerate(_services_of(c, inc, topology)):
-                scored.append((-c["score"], order, service))
-        last = streamed.ranker.last_ranking(inc.id)
-        for entity, _, signals in last.candidates if last else ():
-            walk[entity] = max(walk.get(entity, 0.0), signals.get("walk", 0.0))
-    by_onset = sorted(onset, key=lambda s: (onset[s], s))
+                scored.append((-c["score"] * n / total, order, service))
     ranked: list[str] = []
     for *_, service in sorted(scored):
         if service not in ranked:
             ranked.append(service)
+    return ranked
+
+
+def rankings(
+    found: list[tuple[Incident, int]], streamed: Streamed, topology: Topology, seed: int
+) -> dict[str, list[str]]:
+    """The services of the fault's incidents ranked by the pipeline and by each baseline over
+    the same alerts. The pipeline's candidates of all the incidents are merged by score
+    times the incident's share of the alerts around the injection: a candidate's score is a
+    probability within its incident, and a lone noisy alert in an incident of its own
+    (which the ranker, rightly, calls its own root) is not as likely the fault's incident
+    as the one holding most of what broke then."""
+    incs = [inc for inc, _ in found]
+    onset: dict[str, float] = {}
+    counts: Counter[str] = Counter()
+    walk: dict[str, float] = {}
+    for inc in incs:
+        for s, t in inc.services.items():
+            onset[s] = min(onset.get(s, t), t)
+        counts.update(m.service for m in inc.members.values() if m.service)
+        last = streamed.ranker.last_ranking(inc.id)
+        for entity, _, signals in last.candidates if last else ():
+            walk[entity] = max(walk.get(entity, 0.0), signals.get("walk", 0.0))
+    by_onset = sorted(onset, key=lambda s: (onset[s], s))
+    ranked = merged_candidates(found, topology)
     ranked += [s for s in by_onset if s not in ranked]
     shuffled = sorted(onset)
     random.Random(f"{seed}:{incs[0].id if incs else ''}").shuffle(shuffled)
@@ -232,8 +251,9 @@ def run_bench(
     faults = day.faults()  # read only now, to evaluate
     rows = []
     for fault in faults:
-        incs = fault_incidents(fault, streamed.incidents.values())
-        methods = rankings(incs, streamed, topology, seed) if incs else {}
+        found = window_alerts(fault, streamed.incidents.values())
+        incs = [inc for inc, _ in found]
+        methods = rankings(found, streamed, topology, seed) if found else {}
         rows.append(
             {
                 "inject_time": fault.inject_time,
