@@ -175,7 +175,8 @@ def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -
         return [service] if service else []
     if kind == "node":
         on_node = inc.node_members.get(entity, ())
-        return sorted({m.service for m in on_node if m.service}, key=lambda s: inc.services[s])
+        services = {m.service for m in on_node if m.service}
+        return sorted(services, key=lambda s: (inc.services[s], s))  # same onset: by name
     return []
 
 
