@@ -147,14 +147,9 @@ def stream(
     return Streamed(incidents, alerts, ranker), data.topology, stats
 
 
-def fault_incidents(fault: Fault, incidents: Iterable[Incident]) -> list[Incident]:
-    """The incidents holding alerts that started around the injection, most such alerts first:
-    what an operator sees open when the fault hits."""
-    return [inc for inc, _ in window_alerts(fault, incidents)]
-
-
 def window_alerts(fault: Fault, incidents: Iterable[Incident]) -> list[tuple[Incident, int]]:
-    """`fault_incidents` with how many of each one's alerts started around the injection."""
+    """The incidents holding alerts that started around the injection, most such alerts first
+    (what an operator sees open when the fault hits), each with how many of them."""
     lo, hi = fault.time - WINDOW_BEFORE_S, fault.time + WINDOW_AFTER_S
     found = []
     for inc in incidents:
