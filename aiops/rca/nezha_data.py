@@ -11,9 +11,10 @@ What becomes of it:
   where each pod runs (the `Node` of its log lines): a `Topology`;
 - per-pod series, one sample a minute: the metric columns, and from the spans and logs of
   that minute the pod's calls to each other service (p90 duration), the time its spans spent
-  in itself (p90 of duration minus children), and its error, warning and never-seen-before
-  log lines. Trace and log files overlap (a span or
-  line in two files counts once); a malformed row is skipped and counted.
+  in itself (p90 of duration minus children), its error, warning and never-seen-before
+  log lines, and the surprise of the log templates it usually writes going missing
+  (`log_missing`, `aiops.rca.event_mix`). Trace and log files overlap (a span or line in
+  two files counts once); a malformed row is skipped and counted.
 """
 
 from __future__ import annotations
