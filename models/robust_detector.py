@@ -8,7 +8,9 @@ new value by its distance from their median in robust units:
 
     z = |x - median| / max(IQR / 1.349, rel_floor * |median|, floor)
 
-The floor keeps a short or flat history from turning every wiggle into infinity. Counts of
+The floors keep a short or flat history from turning every wiggle into infinity (`floor`
+in the series' own units: for a series of surprises, one decade). With `rises_only` only
+values above the median count (a surprise that falls is good news). Counts of
 rare events (`counts=True`: error lines a minute) are judged as counts instead: the
 surprise of at least x events when the past averages lambda is -log10 P(X >= x) under a
 Poisson law, so 0, 0 then 6 errors pages while 40, 50 then 55 does not; only rises count
@@ -56,14 +58,18 @@ class RobustSeriesDetector:
         threshold: float = 3.0,
         scale: float = 2.0,
         rel_floor: float = 0.1,
+        floor: float = 1e-12,
         reset_after_gap_s: float | None = None,
         counts: bool = False,
+        rises_only: bool = False,
     ) -> None:
         if warmup < 1 or window < max(warmup, 2):
             raise ValueError("need 1 <= warmup <= window and window >= 2")
         self.threshold = threshold
         self.scale = scale
         self.rel_floor = rel_floor
+        self.floor = floor
+        self.rises_only = rises_only
         self.reset_after_gap_s = reset_after_gap_s
         self.counts = counts
         self.warmup = warmup
@@ -77,7 +83,7 @@ class RobustSeriesDetector:
         memory = self._memory
         median = memory.quantile(0.5)
         sigma = (memory.quantile(0.75) - memory.quantile(0.25)) / 1.349  # normal-consistent
-        return median, max(sigma, self.rel_floor * abs(median), 1e-12)
+        return median, max(sigma, self.rel_floor * abs(median), self.floor)
 
     def _restart_if_stale(self, t: float) -> None:
         gap = self.reset_after_gap_s
@@ -95,7 +101,7 @@ class RobustSeriesDetector:
             surprise = poisson_surprise(y, (self._total + 0.5) / len(self._memory))
             return Assessment(1.0 - math.exp(-surprise / self.scale), surprise, "count")
         median, spread = self._centre_and_spread()
-        z = abs(y - median) / spread
+        z = (max(y - median, 0.0) if self.rises_only else abs(y - median)) / spread
         excess = z - self.threshold
         score = 1.0 - math.exp(-excess / self.scale) if excess > 0 else 0.0
         return Assessment(score, z, "value")

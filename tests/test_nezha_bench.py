@@ -6,13 +6,15 @@ import json
 import os
 import tarfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from aiops.cli import main
-from aiops.rca.nezha_bench import METHODS, run_bench, stream
+from aiops.rca.nezha_bench import METHODS, merged_candidates, run_bench, stream
 from aiops.rca.nezha_data import NezhaDay, load_day, log_template, pod_service
 from pipeline.config import load_config
+from pipeline.topology import Topology
 from tests.nezha_day import PODS, write_day
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +38,7 @@ def test_the_day_becomes_a_call_graph_and_per_pod_series(tmp_path):
     assert topo.callees["ts-order-service"] == {"ts-db-service"}
     assert topo.node_of(PODS["ts-db-service"]) == "10.0.0.2"
     metrics = {s.metric.split(":")[0] for s in data.samples}
-    assert {"cpu", "calls_to", "self_time_p90", "log_errors", "node_cpu"} <= metrics
+    assert {"cpu", "calls_to", "self_time_p90", "log_errors", "log_missing", "node_cpu"} <= metrics
     assert data.stats["skipped_rows"] == 2  # one broken row per log file
     assert [s.time for s in data.samples] == sorted(s.time for s in data.samples)
 
@@ -89,3 +91,18 @@ def test_rca_bench_on_the_real_day(tmp_path):
     assert len(rows) == sum(len(v) for v in faults.values()) == summary["faults"]
     assert all(r["ranked"] for r in rows if r["incidents"])
     assert summary["stats"]["dependencies"] > 20  # the call graph came out of the spans
+
+
+def test_candidates_of_several_incidents_weigh_by_their_share_of_the_alerts():
+    """A lone alert's incident names its own service with a high score; the incident holding
+    most of the alerts around the fault still comes first unless its best is much weaker."""
+    lone = SimpleNamespace(root_cause=[{"kind": "service", "entity": "noise", "score": 0.5}])
+    main_inc = SimpleNamespace(
+        root_cause=[
+            {"kind": "service", "entity": "root", "score": 0.3},
+            {"kind": "service", "entity": "caller", "score": 0.05},
+        ]
+    )
+    topo = Topology()
+    assert merged_candidates([(main_inc, 6), (lone, 1)], topo) == ["root", "noise", "caller"]
+    assert merged_candidates([(main_inc, 1), (lone, 1)], topo)[0] == "noise"

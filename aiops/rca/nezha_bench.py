@@ -5,15 +5,19 @@
 2. Stream the samples through `MetricWatch`: the continuous pod metrics with the project's
    k-NN detector (`models.anomaly`, 30 points of warm-up instead of 100: the day starts
    minutes before its first fault), the span and log series, which exist only in bursts of a
-   few minutes, with the short-memory robust detector that starts a fresh baseline after each
-   gap (`models.robust_detector`). Every anomaly becomes a canonical alert named after its
-   metric (`cpuAnomaly`, `log_errorsAnomaly`, `calls_toAnomaly` "... calls to ts-route-service").
+   few minutes, with the short-memory robust detector (`models.robust_detector`): span
+   latencies start a fresh baseline after each gap, log counts (errors, warnings, new
+   templates, judged as Poisson counts) and the surprise of missing log templates
+   (`aiops.rca.event_mix`) keep the pod's own history across bursts. Every anomaly becomes
+   a canonical alert named after its metric (`cpuAnomaly`, `log_errorsAnomaly`,
+   `calls_toAnomaly` "... calls to ts-route-service").
 3. Run the alerts through the full pipeline (`build_pipeline`): dedup, correlation over the
    derived topology, root-cause ranking. Nothing here reads the fault list.
-4. Only then read the fault list. For each fault, the incident holding most of the alerts
-   that started between 1 min before and 5 min after the injection is the fault's incident;
-   its ranked services (then its other services by onset) are the answer. Baselines on the
-   same incident: services by earliest alert, by most alerts, and by the random walk alone.
+4. Only then read the fault list. For each fault, the incidents holding alerts that started
+   between 1 min before and 5 min after the injection are the fault's incidents; their ranked
+   services, each candidate's score weighted by its incident's share of those alerts (then
+   their other services by onset), are the answer. Baselines on the same incidents:
+   services by earliest alert, by most alerts, and by the random walk alone.
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ from typing import Any
 from tqdm import tqdm
 
 from aiops.anomaly_watch import MetricWatch
-from aiops.rca.nezha_data import BURST_SERIES, COUNT_SERIES, Fault, NezhaDay, load_day
+from aiops.rca.nezha_data import (
+    BURST_SERIES,
+    COUNT_SERIES,
+    SURPRISE_SERIES,
+    Fault,
+    NezhaDay,
+    load_day,
+)
 from aiops.wiring import build_pipeline
 from connectors.files import OutputFiles
 from models.anomaly import SeriesAnomalyDetector
@@ -46,6 +57,8 @@ WINDOW_BEFORE_S = 60.0
 WINDOW_AFTER_S = 300.0
 _DRAIN_EVERY = 5000
 GAP_S = 300.0  # a series silent this long is in a new burst
+SURPRISE_WARMUP = 3
+SURPRISE_THRESHOLD = 1.0
 
 
 @dataclass(slots=True)
@@ -53,6 +66,22 @@ class Streamed:
     incidents: dict[str, Incident]
     alerts: int
     ranker: RootCauseRanker
+
+
+def count_detector() -> RobustSeriesDetector:
+    """Log line counts a minute (errors, warnings, new templates) as Poisson counts. They keep
+    their baseline across bursts: a pod that logs errors in every burst (a chronic
+    complainer) is judged by its own past, not by the one minute before."""
+    return RobustSeriesDetector(warmup=1, counts=True)
+
+
+def surprise_detector() -> RobustSeriesDetector:
+    """Surprises of missing log templates, against the pod's own history across bursts:
+    some pods' template mix always wanders more than others'. Only rises count, and the
+    spread is at least one decade."""
+    return RobustSeriesDetector(
+        warmup=SURPRISE_WARMUP, floor=1.0, threshold=SURPRISE_THRESHOLD, scale=1.0, rises_only=True
+    )
 
 
 def _as_alert(alert: Alert) -> Alert:
@@ -81,9 +110,11 @@ def stream(
     )
     events = MetricWatch(
         AnomalyAlerter(clear_after=1, max_gap_s=GAP_S),
-        detector_factory=lambda: RobustSeriesDetector(
-            warmup=1, reset_after_gap_s=GAP_S, counts=True
-        ),
+        detector_factory=count_detector,
+    )
+    surprises = MetricWatch(
+        AnomalyAlerter(clear_after=1, max_gap_s=GAP_S),
+        detector_factory=surprise_detector,
     )
     pipeline = build_pipeline(config, data.topology)
     ranker = next(e for e in pipeline.enrichers if isinstance(e, RootCauseRanker))
@@ -99,7 +130,12 @@ def stream(
     )
     for n, sample in enumerate(bar, start=1):
         family = sample.metric.split(":")[0]
-        watch = events if family in COUNT_SERIES else bursts if family in BURST_SERIES else metrics
+        if family in SURPRISE_SERIES:
+            watch = surprises
+        elif family in COUNT_SERIES:
+            watch = events
+        else:
+            watch = bursts if family in BURST_SERIES else metrics
         for alert in watch.observe(sample):
             alerts += alert.status == "firing"
             pipeline.process(_as_alert(alert))
@@ -111,16 +147,16 @@ def stream(
     return Streamed(incidents, alerts, ranker), data.topology, stats
 
 
-def fault_incidents(fault: Fault, incidents: Iterable[Incident]) -> list[Incident]:
-    """The incidents holding alerts that started around the injection, most such alerts first:
-    what an operator sees open when the fault hits."""
+def window_alerts(fault: Fault, incidents: Iterable[Incident]) -> list[tuple[Incident, int]]:
+    """The incidents holding alerts that started around the injection, most such alerts first
+    (what an operator sees open when the fault hits), each with how many of them."""
     lo, hi = fault.time - WINDOW_BEFORE_S, fault.time + WINDOW_AFTER_S
     found = []
     for inc in incidents:
         n = sum(1 for m in inc.members.values() if lo <= m.onset <= hi)
         if n:
             found.append((-n, inc.start, inc.id, inc))
-    return [inc for *_, inc in sorted(found, key=lambda x: x[:3])]
+    return [(inc, -n) for n, _, _, inc in sorted(found, key=lambda x: x[:3])]
 
 
 def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -> list[str]:
@@ -134,35 +170,49 @@ def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -
         return [service] if service else []
     if kind == "node":
         on_node = inc.node_members.get(entity, ())
-        return sorted({m.service for m in on_node if m.service}, key=lambda s: inc.services[s])
+        services = {m.service for m in on_node if m.service}
+        return sorted(services, key=lambda s: (inc.services[s], s))  # same onset: by name
     return []
 
 
-def rankings(
-    incs: list[Incident], streamed: Streamed, topology: Topology, seed: int
-) -> dict[str, list[str]]:
-    """The services of the fault's incidents ranked by the pipeline (the candidates of all of
-    them by score: scores are probabilities, comparable across incidents) and by each
-    baseline over the same alerts."""
-    onset: dict[str, float] = {}
-    counts: Counter[str] = Counter()
-    walk: dict[str, float] = {}
+def merged_candidates(found: list[tuple[Incident, int]], topology: Topology) -> list[str]:
+    """The services the incidents' candidates stand for, by score times the incident's share
+    of the alerts around the injection (see `rankings`)."""
+    total = sum(n for _, n in found) or 1
     scored: list[tuple[float, int, str]] = []
-    for inc in incs:
-        for s, t in inc.services.items():
-            onset[s] = min(onset.get(s, t), t)
-        counts.update(m.service for m in inc.members.values() if m.service)
+    for inc, n in found:
         for c in inc.root_cause:
             for order, service in enumerate(_services_of(c, inc, topology)):
-                scored.append((-c["score"], order, service))
-        last = streamed.ranker.last_ranking(inc.id)
-        for entity, _, signals in last.candidates if last else ():
-            walk[entity] = max(walk.get(entity, 0.0), signals.get("walk", 0.0))
-    by_onset = sorted(onset, key=lambda s: (onset[s], s))
+                scored.append((-c["score"] * n / total, order, service))
     ranked: list[str] = []
     for *_, service in sorted(scored):
         if service not in ranked:
             ranked.append(service)
+    return ranked
+
+
+def rankings(
+    found: list[tuple[Incident, int]], streamed: Streamed, topology: Topology, seed: int
+) -> dict[str, list[str]]:
+    """The services of the fault's incidents ranked by the pipeline and by each baseline over
+    the same alerts. The pipeline's candidates of all the incidents are merged by score
+    times the incident's share of the alerts around the injection: a candidate's score is a
+    probability within its incident, and a lone noisy alert in an incident of its own
+    (which the ranker, rightly, calls its own root) is not as likely the fault's incident
+    as the one holding most of what broke then."""
+    incs = [inc for inc, _ in found]
+    onset: dict[str, float] = {}
+    counts: Counter[str] = Counter()
+    walk: dict[str, float] = {}
+    for inc in incs:
+        for s, t in inc.services.items():
+            onset[s] = min(onset.get(s, t), t)
+        counts.update(m.service for m in inc.members.values() if m.service)
+        last = streamed.ranker.last_ranking(inc.id)
+        for entity, _, signals in last.candidates if last else ():
+            walk[entity] = max(walk.get(entity, 0.0), signals.get("walk", 0.0))
+    by_onset = sorted(onset, key=lambda s: (onset[s], s))
+    ranked = merged_candidates(found, topology)
     ranked += [s for s in by_onset if s not in ranked]
     shuffled = sorted(onset)
     random.Random(f"{seed}:{incs[0].id if incs else ''}").shuffle(shuffled)
@@ -197,8 +247,9 @@ def run_bench(
     faults = day.faults()  # read only now, to evaluate
     rows = []
     for fault in faults:
-        incs = fault_incidents(fault, streamed.incidents.values())
-        methods = rankings(incs, streamed, topology, seed) if incs else {}
+        found = window_alerts(fault, streamed.incidents.values())
+        incs = [inc for inc, _ in found]
+        methods = rankings(found, streamed, topology, seed) if found else {}
         rows.append(
             {
                 "inject_time": fault.inject_time,

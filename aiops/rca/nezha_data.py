@@ -11,9 +11,10 @@ What becomes of it:
   where each pod runs (the `Node` of its log lines): a `Topology`;
 - per-pod series, one sample a minute: the metric columns, and from the spans and logs of
   that minute the pod's calls to each other service (p90 duration), the time its spans spent
-  in itself (p90 of duration minus children), and its error, warning and never-seen-before
-  log lines. Trace and log files overlap (a span or
-  line in two files counts once); a malformed row is skipped and counted.
+  in itself (p90 of duration minus children), its error, warning and never-seen-before
+  log lines, and the surprise of the log templates it usually writes going missing
+  (`log_missing`, `aiops.rca.event_mix`). Trace and log files overlap (a span or line in
+  two files counts once); a malformed row is skipped and counted.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import csv
 import math
 import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from aiops.rca.event_mix import EventMix
 from pipeline.records import MetricSample
 from pipeline.times import parse_time_assume_utc
 from pipeline.topology import Topology
@@ -61,6 +63,9 @@ BURST_SERIES = frozenset(
     {"calls_to", "self_time_p90", "log_errors", "log_warnings", "log_new_templates"}
 )
 COUNT_SERIES = frozenset({"log_errors", "log_warnings", "log_new_templates"})
+# Surprises (how unlikely a pod's missing log templates are): judged against the pod's own
+# history across bursts, since some pods' template mix always wanders more than others'.
+SURPRISE_SERIES = frozenset({"log_missing"})
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
@@ -228,9 +233,11 @@ def load_day(day: NezhaDay) -> DayData:
     for (pod, minute), durations in own.items():
         t = (minute + 1) * 60.0
         samples.append(MetricSample(t, "self_time_p90", _p90(durations), pod_service(pod), pod))
-    # Logs: per minute per pod, error and warning lines and templates never seen on it before.
+    # Logs: per minute per pod, error and warning lines, templates never seen on it before,
+    # and how surprisingly a template it used to write is missing (`aiops.rca.event_mix`).
     counts: dict[tuple[str, int], list[int]] = {}
     known: dict[str, set[str]] = defaultdict(set)
+    mixes: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
     n_lines = 0
     for t, pod, _, message in sorted(day.log_lines()):
         n_lines += 1
@@ -242,6 +249,7 @@ def load_day(day: NezhaDay) -> DayData:
         c[1] += name == "ERROR"
         c[2] += name == "WARN"
         template = log_template(message)
+        mixes[key][template] += 1
         if template not in known[pod]:
             known[pod].add(template)
             c[3] += 1
@@ -253,6 +261,12 @@ def load_day(day: NezhaDay) -> DayData:
             ("log_new_templates", new),
         ):
             samples.append(MetricSample(t, metric, float(value), service, pod))
+    mix = EventMix()
+    for (pod, minute), templates in sorted(mixes.items(), key=lambda kv: kv[0][1]):
+        missing = mix.missing(pod, templates)
+        samples.append(
+            MetricSample((minute + 1) * 60.0, "log_missing", missing, pod_service(pod), pod)
+        )
     # Metrics: pod columns per pod; node columns once per node and minute.
     node_seen: set[tuple[str, int]] = set()
     n_rows = 0
