@@ -166,3 +166,22 @@ def test_a_resolved_ticket_on_a_service_becomes_history():
     inc = only(run(p, cascade()))
     (db,) = [c for c in inc["root_cause"] if c["entity"] == "payments-db"]
     assert "ticket INC2" in db["evidence"] and "Solved (Permanently)" in db["evidence"]
+
+
+def test_train_rca_learns_weights_that_rank_roots_above_their_symptoms(tmp_path):
+    """`aiops train-rca` end to end on one small scenario per profile: a loadable model
+    whose entity scorer puts an alerting service that explains the others above one that
+    explains nothing."""
+    from aiops.cli import main
+    from models.rca_model import RootCauseModel
+
+    out = tmp_path / "model.json"
+    assert main(["train-rca", "--per-profile", "1", "--out", str(out)]) == 0
+    model = RootCauseModel.load(out)
+    weights = model.entity.weights
+    assert set(weights) and any(w != 0.0 for w in weights.values())
+    root = dict.fromkeys(weights, 0.0) | dict.fromkeys(
+        ("explains", "explains_direct", "no_alerting_deps", "first", "order", "walk"), 1.0
+    )
+    symptom = dict.fromkeys(weights, 0.0) | {"symptom_share": 1.0, "onset": 0.2}
+    assert model.entity.predict_one(root) > model.entity.predict_one(symptom)

@@ -30,7 +30,8 @@ import orjson
 from sklearn.linear_model import LogisticRegression
 
 from aiops.evaluation.rootcause import candidate_matches
-from aiops.scenarios import generate, profile_params, validate, write_scenario
+from aiops.scenarios import generate, write_scenario
+from aiops.training.links import PROFILES, randomised_params
 from aiops.wiring import build_pipeline
 from connectors.files import DeadLetter, load_topology, merge_streams, read_alerts, read_changes
 from models.rca_model import LogisticScorer, RootCauseModel
@@ -43,7 +44,6 @@ from pipeline.incidents import MERGED, PENDING, Incident
 from pipeline.records import Alert, Change
 from pipeline.times import format_time, parse_time
 
-PROFILES = ("small", "default", "dense", "wide", "storm")
 _DRAIN_EVERY = 500
 _DAY_GAP_S = 8 * 3600.0  # past alert timeouts and reopen windows: the day's incidents end
 
@@ -84,23 +84,18 @@ def training_scenarios(root: Path, per_profile: int, seed0: int) -> list[list[Pa
     noise, where the same faults recur (the generator's faults do not depend on the start or
     the noise), so the model learns what a confirmed similar incident is worth."""
     out = []
-    for p_index, profile in enumerate(PROFILES):
-        for k in range(per_profile):
-            seed = seed0 + p_index * 1000 + k
-            rng = random.Random(seed)
-            params = profile_params(profile, **_variant(profile, rng))
-            validate(params)
-            days = [params]
-            if k % 2 == 1:
-                start = format_time(parse_time(params.start) + 86400.0)
-                noise = params.noise_per_hour * rng.choice((0.5, 1.5))
-                days.append(dataclasses.replace(params, start=start, noise_per_hour=noise))
-            paths = []
-            for day, day_params in enumerate(days):
-                path = root / f"{profile}-{seed}-day{day}"
-                write_scenario(generate(day_params, seed, profile), path)
-                paths.append(path)
-            out.append(paths)
+    for profile, seed, k, rng, params in randomised_params(per_profile, seed0, _variant):
+        days = [params]
+        if k % 2 == 1:
+            start = format_time(parse_time(params.start) + 86400.0)
+            noise = params.noise_per_hour * rng.choice((0.5, 1.5))
+            days.append(dataclasses.replace(params, start=start, noise_per_hour=noise))
+        paths = []
+        for day, day_params in enumerate(days):
+            path = root / f"{profile}-{seed}-day{day}"
+            write_scenario(generate(day_params, seed, profile), path)
+            paths.append(path)
+        out.append(paths)
     return out
 
 

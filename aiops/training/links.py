@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from aiops.evaluation.scenario import evaluate
-from aiops.scenarios import generate, profile_params, validate, write_scenario
+from aiops.scenarios import Params, generate, profile_params, validate, write_scenario
 from aiops.wiring import build_pipeline
 from connectors.files import DeadLetter, load_topology, merge_streams, read_alerts, read_changes
 from models.linkmodel import LinkModel
@@ -57,18 +57,31 @@ def _variant(profile: str, rng: random.Random) -> dict[str, Any]:
     return over
 
 
-def training_scenarios(root: Path, per_profile: int, seed0: int) -> list[Path]:
-    """Generate the training scenarios under `root` (seeds from seed0 on)."""
-    out = []
+def randomised_params(
+    per_profile: int,
+    seed0: int,
+    variant: Callable[[str, random.Random], dict[str, Any]],
+) -> Iterator[tuple[str, int, int, random.Random, Params]]:
+    """(profile, seed, k, rng, params) of every training scenario: `per_profile` of each
+    profile, seeds `seed0 + 1000 * profile index + k`, parameters departing from the profile
+    by `variant(profile, rng)` (each learner randomises what matters to it); `rng` is the
+    seed's generator after the variant drew from it."""
     for p_index, profile in enumerate(PROFILES):
         for k in range(per_profile):
             seed = seed0 + p_index * 1000 + k
             rng = random.Random(seed)
-            params = profile_params(profile, **_variant(profile, rng))
+            params = profile_params(profile, **variant(profile, rng))
             validate(params)
-            path = root / f"{profile}-{seed}"
-            write_scenario(generate(params, seed, profile), path)
-            out.append(path)
+            yield profile, seed, k, rng, params
+
+
+def training_scenarios(root: Path, per_profile: int, seed0: int) -> list[Path]:
+    """Generate the training scenarios under `root` (seeds from seed0 on)."""
+    out = []
+    for profile, seed, _, _, params in randomised_params(per_profile, seed0, _variant):
+        path = root / f"{profile}-{seed}"
+        write_scenario(generate(params, seed, profile), path)
+        out.append(path)
     return out
 
 
