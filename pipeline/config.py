@@ -105,6 +105,8 @@ class RootCauseConfig(_Section):
     feedback_memory: int = Field(ge=1)
     history_capacity: int = Field(ge=1)
     history_min_similarity: float = Field(ge=0, le=1)
+    eager_rankings: int = Field(ge=1)
+    rerank_holdoff_s: float = Field(ge=0)
 
 
 class SilenceConfig(_Section):

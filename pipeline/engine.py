@@ -114,6 +114,7 @@ class Pipeline:
         self.clock: float | None = None
         self._next_sweep = float("-inf")
         self._next_housekeeping = float("-inf")
+        self._rank_later: dict[str, Incident] = {}  # stale rankings held back (holdoff)
         self.counts: Counter[str] = Counter()
 
     # ---- input --------------------------------------------------------------------------
@@ -170,7 +171,14 @@ class Pipeline:
             observer.observe(alert, self.out, state)
         inc = self.correlator.handle(alert, fp, outcome, state, self.clock or alert.time)
         if inc is not None and inc.status == OPEN and inc.stale_rca:
-            self._enrich(inc)
+            rc = self.config.root_cause
+            if (
+                inc.rankings < rc.eager_rankings
+                or alert.time - inc.ranked_at >= rc.rerank_holdoff_s
+            ):
+                self._enrich(inc)
+            else:
+                self._rank_later[inc.id] = inc
 
     def process_change(self, change: Change) -> None:
         self.advance(change.time)
@@ -211,6 +219,25 @@ class Pipeline:
         inc.update_priority(self.config.incidents, self.topology)
         inc.update_title()
         inc.stale_rca = False
+        inc.rankings += 1
+        inc.ranked_at = self.clock if self.clock is not None else inc.updated_at
+        self._rank_later.pop(inc.id, None)
+
+    def _rank_held(self, now: float | None) -> None:
+        """Rank the incidents whose ranking was held back, once their holdoff is over (all
+        of them when `now` is None: the end of the input)."""
+        holdoff = self.config.root_cause.rerank_holdoff_s
+        for inc in list(self._rank_later.values()):
+            if now is not None and now - inc.ranked_at < holdoff:
+                continue
+            del self._rank_later[inc.id]
+            if inc.status != OPEN or not inc.stale_rca:
+                continue
+            before = (inc.root_cause, inc.suspected_changes, inc.title, inc.priority)
+            self._enrich(inc)
+            if (inc.root_cause, inc.suspected_changes, inc.title, inc.priority) != before:
+                inc.changed()
+                self.out.touch(inc)
 
     # ---- time ---------------------------------------------------------------------------
     def advance(self, now: float) -> None:
@@ -230,6 +257,8 @@ class Pipeline:
             for state in self.dedup.sweep(now):
                 self.correlator.on_timeout(state)
             self.changes.sweep(now)
+        if self._rank_later:
+            self._rank_held(now)
         self.lifecycle.sweep(now)
 
     # ---- output -------------------------------------------------------------------------
@@ -255,6 +284,7 @@ class Pipeline:
     def finish(self) -> Drained:
         """End of a finite input: held alerts are reported as suppressed, then a last drain."""
         if self.clock is not None:
+            self._rank_held(None)
             self.lifecycle.flush_pending(self.clock)
         return self.drain()
 

@@ -90,6 +90,8 @@ class Incident:
     version: int = 0  # counts significant changes; deterministic for the same input
     dirty: bool = False  # changed since last emitted
     stale_rca: bool = True  # membership or severity changed since root cause was ranked
+    rankings: int = 0  # how often its root cause was ranked
+    ranked_at: float = float("-inf")  # event time of the latest ranking
     _origins: tuple[float, frozenset[str]] | None = None  # cache: (slack, origin entities)
 
     # ---- membership -----------------------------------------------------------------------

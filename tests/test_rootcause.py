@@ -185,3 +185,24 @@ def test_train_rca_learns_weights_that_rank_roots_above_their_symptoms(tmp_path)
     )
     symptom = dict.fromkeys(weights, 0.0) | {"symptom_share": 1.0, "onset": 0.2}
     assert model.entity.predict_one(root) > model.entity.predict_one(symptom)
+
+
+def test_a_held_back_ranking_catches_up_after_its_holdoff_and_at_the_end():
+    """After its eager rankings an incident is ranked at most once per holdoff; what was held
+    back is ranked when the holdoff ends (a sweep) or the input ends, and then says what
+    ranking on every change says."""
+    records = [change("CHG42", -480, "payments-db"), *cascade()]
+    later = alert("mail", 900, "QueueBacklog", "mail", severity="minor")  # moves the clock
+    eager = pipeline(root_cause={"eager_rankings": 1, "rerank_holdoff_s": 0})
+    held = pipeline(root_cause={"eager_rankings": 1, "rerank_holdoff_s": 300})
+    want = only(run(eager, records))
+    first = only(run(held, records))
+    assert first["id"] == want["id"] and first["root_cause"] != want["root_cause"]
+    (inc,) = held.store.live.values()
+    assert inc.rankings == 1 and inc.stale_rca
+    caught_up = run(held, [later])[want["id"]]  # the sweep after the holdoff ranks it
+    assert caught_up["root_cause"] == want["root_cause"] and caught_up["title"] == want["title"]
+    assert caught_up["version"] > first["version"] and inc.rankings == 2
+    again = pipeline(root_cause={"eager_rankings": 1, "rerank_holdoff_s": 300})
+    at_end = only(run(again, records, finish=True))
+    assert at_end["root_cause"] == want["root_cause"]
