@@ -11,8 +11,16 @@ from types import SimpleNamespace
 import pytest
 
 from aiops.cli import main
-from aiops.rca.nezha_bench import METHODS, merged_candidates, run_bench, stream
+from aiops.rca.nezha_bench import (
+    METHODS,
+    SYMPTOM_PRIOR,
+    merged_candidates,
+    run_bench,
+    seed_symptom_prior,
+    stream,
+)
 from aiops.rca.nezha_data import NezhaDay, load_day, log_template, pod_service
+from models.symptoms import SymptomModel
 from pipeline.config import load_config
 from pipeline.topology import Topology
 from tests.nezha_day import PODS, write_day
@@ -106,3 +114,24 @@ def test_candidates_of_several_incidents_weigh_by_their_share_of_the_alerts():
     topo = Topology()
     assert merged_candidates([(main_inc, 6), (lone, 1)], topo) == ["root", "noise", "caller"]
     assert merged_candidates([(main_inc, 1), (lone, 1)], topo)[0] == "noise"
+
+
+def test_the_symptom_prior_starts_callers_latency_as_symptom_and_own_errors_as_cause():
+    model = SymptomModel()
+    for _ in range(20):  # what the stream alone taught: the root's errors look like symptoms
+        model.learn_one("log_errorsAnomaly", True)
+        model.learn_one("calls_toAnomaly", False)
+    assert model.predict_one("log_errorsAnomaly") > model.predict_one("calls_toAnomaly")
+    seed_symptom_prior(model, weight=200.0)
+    assert model.predict_one("log_errorsAnomaly") < 0.3 < 0.7 < model.predict_one("calls_toAnomaly")
+    assert model.predict_one("workloadAnomaly") == SymptomModel().predict_one("workloadAnomaly")
+    model.learn_one("log_errorsAnomaly", True)  # the stream still moves it
+    assert model.predict_one("log_errorsAnomaly") > SYMPTOM_PRIOR["log_errorsAnomaly"] - 0.1
+
+
+def test_the_bench_pipeline_starts_from_the_symptom_prior(tmp_path):
+    streamed, _, _ = stream(NezhaDay.open(write_day(tmp_path)), load_config(), progress=False)
+    symptoms = streamed.ranker.symptoms
+    assert symptoms is not None
+    assert symptoms.predict_one("calls_toAnomaly") > 0.7
+    assert symptoms.predict_one("log_missingAnomaly") < 0.3
