@@ -7,8 +7,10 @@ points before it:
 - `level`: the mean of the last few values (a level shift hidden in noise);
 - `step`: the change from the previous value, divided by sqrt(elapsed / usual interval) and
   skipped across a gap in the data (a jump no earlier step made);
-- `season`: the change from the value one day or one week earlier, only while the series
-  is seasonal (`models.seasonality`), so a normal daily peak is not news but a missing one is.
+- `season`: the change from the value one day or one week earlier, averaged over the last
+  `season_window` points, only while the series is seasonal (`models.seasonality`), so a
+  normal daily peak is not news but a missing one is. A single seasonal difference carries the
+  noise of two points; the average sees a day that runs low for an hour through that noise.
 
 For each view the *nonconformity* of the new number is its distance to the k-th nearest number
 of that view in a long memory, in units of the memory's robust spread: a number is familiar
@@ -18,10 +20,14 @@ beyond the 95th percentile so that "far beyond anything seen" is told apart from
 The views are combined by the smallest p-value times the number of views (Bonferroni), and the
 point's *surprise* is -log10 of that.
 
-Real incidents are episodes: dozens of surprising points in a row. The anomaly score reports the
-*onset*: the surprise beyond the largest surprise of the recent past (decaying with half-life
-`onset_half_life` points), mapped to [0, 1] by 1 - exp(-excess / 2). An episode therefore scores
-high at its start and again only if it gets worse, which is also what an operator wants paged.
+Real incidents are episodes: dozens of surprising points in a row, often with calmer points in
+between. The anomaly score reports the *onset*: the surprise beyond a reference, mapped to
+[0, 1] by 1 - exp(-excess / 2). The reference is the largest recent surprise, held for
+`onset_hold` points after it happened and then decaying with half-life `onset_half_life`
+points. An episode therefore scores high at its start and again only if it gets worse; holding
+the peak (rather than letting it decay at once) keeps the second and third bursts of the same
+episode from paging again, while the quick decay after the hold keeps the next episode from
+being masked by an old one.
 
 Strictly no look-ahead: `score_one` reads only state built from earlier points, `learn_one`
 then adds the point. Memories are bounded, so a series that drifts (level or scale) is judged
@@ -67,7 +73,9 @@ class SeriesAnomalyDetector:
     neighbours: k of the k-th nearest neighbour; a pattern seen k times is familiar.
     level_window: points averaged by the `level` view.
     tail_share: share of past nonconformities used to fit the exponential tail.
-    onset_half_life: points for the recent-surprise reference to halve.
+    onset_hold: points the recent-surprise reference holds its peak.
+    onset_half_life: points for the recent-surprise reference to halve after the hold.
+    season_window: seasonal differences averaged by the `season` view.
     warmup: points learned before anything is scored.
     seasonal: whether to look for daily/weekly seasonality at all.
     gap_factor: a step over more than this many usual intervals is a gap, not a step.
@@ -80,18 +88,26 @@ class SeriesAnomalyDetector:
         neighbours: int = 2,
         level_window: int = 6,
         tail_share: float = 0.05,
-        onset_half_life: float = 40.0,
+        onset_hold: int = 100,
+        onset_half_life: float = 20.0,
+        season_window: int = 12,
         warmup: int = 100,
         seasonal: bool = True,
         gap_factor: float = 2.0,
     ) -> None:
-        if neighbours < 1 or level_window < 1 or warmup < neighbours + 1:
-            raise ValueError("neighbours and level_window must be >= 1, warmup > neighbours")
+        if neighbours < 1 or level_window < 1 or season_window < 1 or warmup < neighbours + 1:
+            raise ValueError(
+                "neighbours, level_window and season_window must be >= 1, warmup > neighbours"
+            )
+        if onset_hold < 0 or onset_half_life <= 0:
+            raise ValueError("onset_hold must be >= 0 and onset_half_life > 0")
         self.memory = memory
         self.neighbours = neighbours
         self.level_window = level_window
         self.tail_share = tail_share
+        self.onset_hold = onset_hold
         self.onset_half_life = onset_half_life
+        self.season_window = season_window
         self.warmup = warmup
         self.gap_factor = gap_factor
         self._decay = 0.5 ** (1.0 / onset_half_life)
@@ -101,7 +117,10 @@ class SeriesAnomalyDetector:
         self._prev: tuple[float, float] | None = None  # (t, y) of the last point learned
         self._interval: float | None = None  # usual sampling interval, seconds
         self._season = SeasonalLag() if seasonal else None
-        self._reference = 0.0  # decayed maximum of recent surprises
+        # the last season_window - 1 seasonal differences, consecutive (cleared at a gap)
+        self._season_diffs: deque[float] = deque(maxlen=season_window - 1)
+        self._peak = 0.0  # the largest recent surprise ...
+        self._peak_age = 0  # ... and how many points ago it was learned, minus one
         self._seen = 0
         self._cache: tuple[float, float, list[tuple[_View, str, float, float | None]]] | None = None
 
@@ -123,8 +142,10 @@ class SeriesAnomalyDetector:
                 out.append((views["step"], "step", (y - self._prev[1]) / math.sqrt(ratio)))
         if self._season is not None:
             before = self._season.previous(t)
-            if before is not None:
-                out.append((views["season"], "season", y - before))
+            diffs = self._season_diffs
+            if before is not None and len(diffs) == diffs.maxlen:
+                change = (sum(diffs) + y - before) / self.season_window
+                out.append((views["season"], "season", change))
         return out
 
     def _evaluate(self, y: float, t: float) -> list[tuple[_View, str, float, float | None]]:
@@ -160,7 +181,7 @@ class SeriesAnomalyDetector:
         if counted == 0:
             return Assessment(0.0, 0.0, None)
         surprise = -math.log10(max(min(1.0, best_p * counted), 1e-300))
-        excess = surprise - self._reference * self._decay
+        excess = surprise - self._reference()
         score = 1.0 - math.exp(-excess / _ONSET_SCALE) if excess > 0 else 0.0
         return Assessment(score, surprise, best_view)
 
@@ -183,13 +204,21 @@ class SeriesAnomalyDetector:
             if a is not None:
                 view.nonconformities.add(a)
             view.values.add(x)
-        self._reference = max(surprise, self._reference * self._decay)
+        if surprise >= self._reference():
+            self._peak, self._peak_age = surprise, 0
+        else:
+            self._peak_age += 1
         if len(self._recent) == self.level_window:
             self._recent_sum -= self._recent[0]
         self._recent.append(y)
         self._recent_sum += y
         self._learn_time(t)
         if self._season is not None:
+            before = self._season.previous(t)
+            if before is None:
+                self._season_diffs.clear()
+            else:
+                self._season_diffs.append(y - before)
             self._season.learn(t, y)
         self._prev = (t, y)
         self._seen += 1
@@ -199,6 +228,12 @@ class SeriesAnomalyDetector:
         return self.update(y, t).score
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _reference(self) -> float:
+        """The surprise the next point must exceed to be news: the recent peak, held for
+        `onset_hold` points, then decaying."""
+        late = self._peak_age - self.onset_hold
+        return self._peak if late < 0 else self._peak * self._decay**late
 
     def _learn_time(self, t: float) -> None:
         if self._prev is None:

@@ -65,8 +65,10 @@ class SeasonalLag:
             return
         self.slot_s = slot_s
         lags = [round(p / slot_s) for p in self.periods_s]
-        usable = [lag for lag in lags if lag >= 2 and 3 * lag <= self.max_slots]
-        self._keep = 3 * max(usable) if usable else 0
+        usable = [lag for lag in lags if lag >= 2 and 3 * lag < self.max_slots]
+        # Slots newer than `newest - keep` are kept, so they span at most keep - 1 slots: the
+        # +1 lets the longest period reach the three periods `_find_lag` asks for.
+        self._keep = 3 * max(usable) + 1 if usable else 0
         self._check_every = max(50, min(1000, min(usable))) if usable else 0
 
     def previous(self, t: float) -> float | None:

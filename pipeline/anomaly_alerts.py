@@ -8,7 +8,7 @@ below `clear_at` and, when the detector gave its expected range at the start, a 
 inside it. A level that stays shifted therefore stays firing rather than flapping.
 
 The default `fire_at` (0.8) is stricter than the threshold that maximises the NAB score (about
-0.56, see `aiops nab`): NAB charges a false positive a tenth of a missed anomaly, and a pager
+0.41, see `aiops nab`): NAB charges a false positive a tenth of a missed anomaly, and a pager
 should be quieter than that.
 
 `SaturationPredicted` works the same way on the time to the series' limit: it fires when the

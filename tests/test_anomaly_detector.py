@@ -197,3 +197,35 @@ def test_windowed_gaussian_baseline() -> None:
     for y in noise(100, seed=13, mean=100.0, sd=1.0):
         baseline.learn_one(y)
     assert baseline.score_one(100.0) < 0.3
+
+
+def test_the_onset_reference_holds_an_episode_peak_then_decays() -> None:
+    """After a surprising point, the next ones must beat its surprise for `onset_hold` points
+    (the rest of the episode does not page again), then the bar halves every
+    `onset_half_life` points (the next episode is not masked by an old one)."""
+    values = noise(2000, seed=21)
+    values[1500] = 75.0
+    detector = SeriesAnomalyDetector(onset_hold=100, onset_half_life=20.0)
+    peak = 0.0
+    for i, y in enumerate(values[:1501]):
+        peak = detector.update(y, T0 + i * STEP).surprise
+    assert peak > 5.0
+    references = []
+    for i in range(1501, 1700):
+        references.append(detector._reference())
+        detector.update(values[i], T0 + i * STEP)
+    assert references[0] == references[99] == peak
+    assert references[120] == pytest.approx(peak / 2)
+
+
+def test_the_season_view_averages_the_last_seasonal_differences() -> None:
+    values = business_hours(9, seed=22)
+    detector = SeriesAnomalyDetector(season_window=12)
+    for i, y in enumerate(values[:-1]):
+        detector.update(y, T0 + i * STEP)
+    assert detector._season is not None and detector._season.lag == DAY
+    n = len(values) - 1
+    t = T0 + n * STEP
+    season = {name: x for _, name, x in detector._view_values(values[-1], t)}["season"]
+    diffs = [values[j] - values[j - DAY] for j in range(n - 11, n + 1)]
+    assert season == pytest.approx(sum(diffs) / 12)
