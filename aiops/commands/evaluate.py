@@ -51,6 +51,11 @@ def format_report(r: dict[str, Any]) -> str:
         + (f"{change:.3f} of {rc['change_caused_faults']}" if change is not None else "n/a")
         + f"  (faults detected {rc['faults_detected']}/{rc['faults']})"
     )
+    for method, acc in (rc.get("baselines") or {}).items():
+        lines.append(
+            f"  baseline {method:<15} AC@1 {acc['ac@1']:.3f}  AC@3 {acc['ac@3']:.3f}  "
+            f"AC@5 {acc['ac@5']:.3f}"
+        )
     pr = r.get("prediction")
     if pr and pr["predictable_outages"]:
         lead = pr["median_lead_min"]

@@ -65,11 +65,9 @@ def score(scenario: Path, out_dir: Path) -> dict[str, Any]:
             if alert_id in incident_of and incident_of[alert_id] != inc["id"]:
                 in_two += 1
             incident_of[alert_id] = inc["id"]
-    events = [
-        Event(a.id, a.time or 0.0, a.service or a.resource or "")
-        for a in read_alerts(scenario / "alerts.jsonl")
-        if not isinstance(a, DeadLetter)
-    ]
+    read = [a for a in read_alerts(scenario / "alerts.jsonl") if not isinstance(a, DeadLetter)]
+    events = [Event(a.id, a.time or 0.0, a.service or a.resource or "") for a in read]
+    facts = {a.id: (a.time or 0.0, a.service, a.resource) for a in read if a.status == "firing"}
     ids = [e.id for e in events]
     missing = [i for i in ids if i not in truth]
     if missing:
@@ -96,7 +94,9 @@ def score(scenario: Path, out_dir: Path) -> dict[str, Any]:
         "grouping": ours,
         "grouping_fault_alerts_only": faults_only,
         "baselines": baselines(events, dict(zip(ids, truth_labels, strict=True))),
-        "root_cause": rca_scores(truth_doc["faults"], truth, incident_of, incidents, topology),
+        "root_cause": rca_scores(
+            truth_doc["faults"], truth, incident_of, incidents, topology, alerts=facts
+        ),
         "prediction": prediction_scores(
             truth_doc["faults"], load_predictions(out_dir), scenario_hours(truth_doc)
         ),
