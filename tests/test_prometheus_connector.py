@@ -183,7 +183,10 @@ def exporter() -> Iterator[int]:
 def prometheus(tmp_path: Path, exporter: int) -> Iterator[str]:
     binary = os.environ.get("PROMETHEUS_BIN") or shutil.which("prometheus")
     if not binary:
-        pytest.skip("prometheus binary not installed (apt-get install -y prometheus)")
+        reason = "prometheus binary not installed (apt-get install -y prometheus)"
+        if os.environ.get("AIOPS_REQUIRE_PROMETHEUS", "") in ("1", "true", "yes"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
     port = _free_port()
     env = {
         **os.environ,
