@@ -138,6 +138,7 @@ class PredictionConfig(_Section):
     horizon_s: float = Field(gt=0)
     window_s: float = Field(gt=0)
     rearm_s: float = Field(ge=0)
+    persist_s: float = Field(ge=0)
     change_lookback_s: float = Field(gt=0)
     history_s: float = Field(gt=0)
     learn_online: bool

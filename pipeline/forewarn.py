@@ -2,11 +2,12 @@
 before the next one.
 
 When a non-critical alert on an entity (a service, or a node for node alerts) worsens
-(escalates while firing) or spreads (the same warning on several replicas), the stage
-describes what that entity showed within `window_s`: how many distinct, non-chronic signs,
-how long they lasted, how cause-like their names are, anomalies, recent changes, whether
-something below it alerts (then they are symptoms, not signs), how often its signs led to
-nothing lately. The model scores the risk that a critical alert fires there within
+(escalates while firing), spreads (the same warning on several replicas) or persists (keeps
+firing and being re-sent for `persist_s`), the stage describes what that entity showed
+within `window_s`: how many distinct, non-chronic signs, which warnings they are, how long
+they lasted, how cause-like their names are, anomalies, recent changes, whether something
+below it alerts (then they are symptoms, not signs), how often its signs led to nothing
+lately. The model scores the risk that a critical alert fires there within
 `horizon_s`; at or above its threshold a prediction is emitted, at most once per entity per
 `rearm_s` and never while a critical alert already fires there.
 
@@ -60,6 +61,7 @@ class _Sign:
     resends: int = 0
     escalations: int = 0
     resource: str = ""
+    persistent: bool = False
 
 
 @dataclass(slots=True)
@@ -147,12 +149,18 @@ class OutagePredictor:
                 sign.severity = severity
                 sign.escalations += 1
                 worth_a_look = True
+            # The re-send that first makes the sign persistent: look at once, whatever the
+            # last snapshot was (escalations mostly come minutes before an outage, too late
+            # to warn usefully).
+            if not sign.persistent and self._persists(sign, t):
+                sign.persistent = True
+                worth_a_look = True
         else:
             sign.firing = False
             return
         # A re-send says the sign persists: look again now and then, not at every re-send.
         stale = t - self.last_snapshot.get(entity, -math.inf) >= self.cfg.rearm_s / 6
-        if (worth_a_look or stale) and self._worsens_or_spreads(signs.values()):
+        if (worth_a_look or stale) and self._worth_weighing(signs.values(), t):
             self._snapshot(entity, t, outputs)
 
     def _critical(self, entity: str, fp: str, firing: bool, new: bool, t: float) -> None:
@@ -166,16 +174,20 @@ class OutagePredictor:
             self._label_positive(entity, t)
         now_firing.add(fp)
 
-    @staticmethod
-    def _worsens_or_spreads(signs: Iterable[_Sign]) -> bool:
-        """Only a sign that worsens (escalated while firing) or spreads (the same warning on
-        several replicas) is weighed and learned from: a first warning alone looks like the
-        background noise it mostly is."""
+    def _persists(self, sign: _Sign, t: float) -> bool:
+        """A fresh sign that has fired for `persist_s` and is still being re-sent."""
+        return sign.resends > 0 and t - sign.onset >= self.cfg.persist_s
+
+    def _worth_weighing(self, signs: Iterable[_Sign], t: float) -> bool:
+        """Only a sign that worsens (escalated while firing), spreads (the same warning on
+        several replicas) or persists (fired for `persist_s` and still re-sent) is weighed
+        and learned from: a first warning alone looks like the background noise it mostly
+        is, and most noise is over within minutes."""
         seen: dict[str, str] = {}
         for s in signs:
             if not s.firing or s.chronic:
                 continue
-            if s.escalations:
+            if s.escalations or self._persists(s, t):
                 return True
             other = seen.setdefault(s.name, s.resource)
             if other != s.resource:
@@ -243,6 +255,11 @@ class OutagePredictor:
             f["sustained_names"] = min(len({s.name for s in sustained}), 3) / 3
         if any(s.escalations for s in firing):
             f["escalated_firing"] = 1.0
+        # Which warnings fire: some kinds (memory growth, lag growing) mostly come before an
+        # outage, others (a slow backup, a throttled CPU) mostly come and go. One weight per
+        # alert name, learned offline and from the delayed labels like any other.
+        for name in {s.name for s in firing}:
+            f[f"sign:{name}"] = 1.0
         # The same warning on several replicas at once: one cause, not one noisy host.
         by_name: dict[str, set[str]] = {}
         for s in firing:

@@ -5,7 +5,7 @@ from pipeline.config import load_config
 from pipeline.dedup import Deduplicator
 from pipeline.forewarn import OutagePredictor
 from pipeline.outputs import Outputs
-from tests.helpers import SHOP, alert, topology
+from tests.helpers import SHOP, T0, alert, topology
 
 
 class Recording:
@@ -65,6 +65,18 @@ def test_a_first_warning_alone_does_not_warn():
     pred, model, dedup, out = stage()
     feed(pred, dedup, out, alert("w", 0, "DiskUsageHigh", "mail", "mail-1", "warning"))
     assert out.predictions == [] and model.learned == []
+
+
+def test_a_warning_that_persists_is_weighed_though_it_neither_worsens_nor_spreads():
+    pred, _, dedup, out = stage(persist_s=300)
+    name, svc, res = "MemoryGrowth", "payments-db", "payments-db-1"
+    feed(pred, dedup, out, *(alert(f"m{i}", i * 120, name, svc, res, "warning") for i in range(3)))
+    assert out.predictions == []  # re-sent, but for 240 s only
+    feed(pred, dedup, out, alert("m3", 360, name, svc, res, "warning"))
+    assert [p["service"] for p in out.predictions] == ["payments-db"]
+    assert "MemoryGrowth" in out.predictions[0]["reason"]
+    # The model weighs which warning it is, not only how many.
+    assert pred.features("payments-db", T0 + 360)["sign:MemoryGrowth"] == 1.0
 
 
 def test_no_warning_while_a_critical_alert_already_fires_there():
