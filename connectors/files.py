@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import orjson
 import yaml
@@ -66,6 +66,7 @@ def _open_text(path: Path) -> IO[str]:
 
 
 Progress = Callable[[int], object]
+R = TypeVar("R")
 
 
 def iter_lines(path: Path, progress: Progress | None = None) -> Iterator[tuple[int, str]]:
@@ -103,16 +104,23 @@ def read_alerts(
             yield DeadLetter(name, lineno, reason, text, index)
 
 
-def read_changes(path: Path, progress: Progress | None = None) -> Iterator[Change | DeadLetter]:
-    """Change records of a JSONL file, bad lines as dead letters."""
+def _read_records(
+    path: Path, parse: Callable[[Any], R], progress: Progress | None = None
+) -> Iterator[R | DeadLetter]:
+    """`parse` of each JSONL line, bad lines as dead letters with the reason."""
     name = str(path)
     for lineno, text in iter_lines(path, progress):
         try:
-            yield change_from_dict(orjson.loads(text))
+            yield parse(orjson.loads(text))
         except orjson.JSONDecodeError as exc:
             yield DeadLetter(name, lineno, f"invalid JSON: {exc}", text)
         except RecordError as exc:
             yield DeadLetter(name, lineno, str(exc), text)
+
+
+def read_changes(path: Path, progress: Progress | None = None) -> Iterator[Change | DeadLetter]:
+    """Change records of a JSONL file, bad lines as dead letters."""
+    return _read_records(path, change_from_dict, progress)
 
 
 def read_metrics(
@@ -120,27 +128,13 @@ def read_metrics(
 ) -> Iterator[MetricSample | DeadLetter]:
     """Metric samples of a JSONL file (the `aiops.metrics` topic shape), bad lines as dead
     letters."""
-    name = str(path)
-    for lineno, text in iter_lines(path, progress):
-        try:
-            yield metric_from_dict(orjson.loads(text))
-        except orjson.JSONDecodeError as exc:
-            yield DeadLetter(name, lineno, f"invalid JSON: {exc}", text)
-        except RecordError as exc:
-            yield DeadLetter(name, lineno, str(exc), text)
+    return _read_records(path, metric_from_dict, progress)
 
 
 def read_feedback(path: Path) -> Iterator[Feedback | DeadLetter]:
     """Root-cause feedback records of a store (pipeline/feedback.py), bad lines as dead
     letters. A record without `at` is dated 0 rather than now: a store replays the same."""
-    name = str(path)
-    for lineno, text in iter_lines(path):
-        try:
-            yield feedback_from_dict(orjson.loads(text), now=0.0)
-        except orjson.JSONDecodeError as exc:
-            yield DeadLetter(name, lineno, f"invalid JSON: {exc}", text)
-        except RecordError as exc:
-            yield DeadLetter(name, lineno, str(exc), text)
+    return _read_records(path, lambda doc: feedback_from_dict(doc, now=0.0))
 
 
 def read_incidents(path: Path) -> list[dict[str, Any]]:
@@ -194,16 +188,21 @@ def merge_streams(*streams: Iterable[Record]) -> Iterator[Record]:
         push(order, it)
 
 
-def load_topology(path: Path | None) -> Topology:
-    """Topology YAML (CONTRACT.md §1.3); no path means an empty graph."""
-    if path is None:
-        return Topology()
+def read_yaml(path: Path) -> Any:
+    """A YAML file's document; InputError naming the file when it cannot be read or parsed."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{path} is not valid YAML: {exc}") from None
+
+
+def load_topology(path: Path | None) -> Topology:
+    """Topology YAML (CONTRACT.md §1.3); no path means an empty graph."""
+    if path is None:
+        return Topology()
+    doc = read_yaml(path)
     try:
         return Topology.from_dict(doc)
     except TopologyError as exc:

@@ -31,10 +31,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from connectors.files import DeadLetter, InputError
+from connectors.files import DeadLetter, InputError, read_yaml
 from pipeline.records import MetricSample, RecordError, metric_from_dict
 
 
@@ -69,12 +68,7 @@ class PrometheusConfig(_Strict):
 
 
 def load_prometheus_config(path: Path) -> PrometheusConfig:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path} is not valid YAML: {exc}") from None
+    doc = read_yaml(path)
     try:
         return PrometheusConfig.model_validate(doc)
     except ValidationError as exc:

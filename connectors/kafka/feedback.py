@@ -23,10 +23,9 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import replace
 
-import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from connectors.kafka.messages import MessageDeadLetter
+from connectors.kafka.messages import MessageDeadLetter, load_value
 from pipeline.feedback import Feedback, feedback_from_dict
 from pipeline.records import RecordError
 
@@ -35,13 +34,9 @@ Decoded = Feedback | MessageDeadLetter
 
 def decode_feedback(topic: str, partition: int, offset: int, value: bytes | None) -> Decoded:
     """One feedback message; a bad one becomes a dead letter with the reason. A record
-    without `at` is dated by nothing else than itself (0), so every shard learns the same."""
+    without `at` is dated 0 (not the reading time), so every shard learns the same."""
     try:
-        if value is None:
-            raise RecordError("empty message (no value)")
-        return feedback_from_dict(orjson.loads(value), now=0.0)
-    except orjson.JSONDecodeError as exc:
-        return MessageDeadLetter(topic, partition, offset, f"invalid JSON: {exc}", value)
+        return feedback_from_dict(load_value(value), now=0.0)
     except RecordError as exc:
         return MessageDeadLetter(topic, partition, offset, str(exc), value)
 

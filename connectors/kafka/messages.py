@@ -64,7 +64,8 @@ class MessageDeadLetter:
 Decoded = Alert | Change | MetricSample | MessageDeadLetter
 
 
-def _load(value: bytes | None) -> Any:
+def load_value(value: bytes | None) -> Any:
+    """A message's JSON value; RecordError (empty, invalid JSON) with the reason."""
     if value is None:
         raise RecordError("empty message (no value)")
     try:
@@ -80,7 +81,7 @@ def decode_alerts(
     that carry none (it is fixed per message, so a redelivery dates them the same)."""
     received_at = timestamp_ms / 1000 if timestamp_ms and timestamp_ms > 0 else None
     try:
-        parsed = parse_alert_payload(_load(value), received_at=received_at)
+        parsed = parse_alert_payload(load_value(value), received_at=received_at)
     except RecordError as exc:
         return [MessageDeadLetter(topic, partition, offset, str(exc), value)]
     out: list[Decoded] = list(parsed.alerts)
@@ -91,14 +92,14 @@ def decode_alerts(
 
 def decode_change(topic: str, partition: int, offset: int, value: bytes | None) -> Decoded:
     try:
-        return change_from_dict(_load(value))
+        return change_from_dict(load_value(value))
     except RecordError as exc:
         return MessageDeadLetter(topic, partition, offset, str(exc), value)
 
 
 def decode_metric(topic: str, partition: int, offset: int, value: bytes | None) -> Decoded:
     try:
-        return metric_from_dict(_load(value))
+        return metric_from_dict(load_value(value))
     except RecordError as exc:
         return MessageDeadLetter(topic, partition, offset, str(exc), value)
 
