@@ -135,3 +135,39 @@ def test_the_bench_pipeline_starts_from_the_symptom_prior(tmp_path):
     assert symptoms is not None
     assert symptoms.predict_one("calls_toAnomaly") > 0.7
     assert symptoms.predict_one("log_missingAnomaly") < 0.3
+
+
+def test_feedback_mode_answers_each_fault_before_teaching_its_root(tmp_path, capsys, monkeypatch):
+    """`--feedback`: every fault answered once per pass at its window's end; in the taught
+    pass the verdict reaches the ranker only after the answer is recorded, so the first
+    fault (nothing confirmed before it) gets the same answer in both passes."""
+    from aiops.rca import nezha_feedback
+
+    taught: list[str] = []
+    learn = nezha_feedback.Pipeline.feedback
+
+    def spy(self, record):
+        taught.append(record.root)
+        return learn(self, record)
+
+    monkeypatch.setattr(nezha_feedback.Pipeline, "feedback", spy)
+    day = write_day(tmp_path)
+    out = tmp_path / "out"
+    args = ["rca-bench", "--nezha", str(day), "--out", str(out), "--feedback", "--no-progress"]
+    assert main(args) == 0
+    rows = [json.loads(line) for line in (out / "rca_feedback.jsonl").read_text().splitlines()]
+    without, with_ = ([r for r in rows if r["run"] == run] for run in ("without", "with"))
+    assert len(without) == len(with_) == 1
+    assert with_[0]["ranked"] == without[0]["ranked"] and with_[0]["ranked"][0] == "ts-db-service"
+    assert with_[0]["verdict_given"] and not without[0]["verdict_given"]
+    assert taught == ["ts-db-service"]  # one verdict, in the taught pass only
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["feedback"]["with"]["all"]["ac@1"] == 1.0
+    assert summary["feedback"]["faults_with_repeated_root"] == 0
+    assert "with feedback" in capsys.readouterr().out
+
+
+def test_without_feedback_the_bench_writes_no_feedback_file(tmp_path):
+    day = write_day(tmp_path)
+    summary = run_bench(day, tmp_path / "out", load_config(), progress=False)
+    assert "feedback" not in summary and not (tmp_path / "out/rca_feedback.jsonl").exists()

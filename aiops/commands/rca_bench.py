@@ -25,6 +25,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--nezha", type=Path, required=True, metavar="DAY_DIR", help="a day directory")
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.add_argument("--config", type=Path, help="config YAML overriding the defaults")
+    p.add_argument(
+        "--feedback",
+        action="store_true",
+        help="also answer each fault 5 min after its injection, without and with a simulated "
+        "problem manager confirming each earlier fault's root (OUT/rca_feedback.jsonl)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -46,6 +52,22 @@ def format_report(s: dict[str, Any]) -> str:
             for kind, a in s["pipeline_by_fault_type"].items()
         )
     )
+    fb = s.get("feedback")
+    if fb:
+        lines.append(
+            f"answered {fb['answered_at_s_after_injection'] / 60:.0f} min after each injection "
+            f"({fb['faults_with_repeated_root']} faults repeat an earlier fault's root):"
+        )
+        for run in ("without", "with"):
+            a, r = fb[run]["all"], fb[run]["repeated_root"]
+            again = (
+                f"repeated roots AC@1 {r['ac@1']:.3f} AC@3 {r['ac@3']:.3f}"
+                if r["ac@1"] is not None
+                else "no repeated roots"
+            )
+            lines.append(
+                f"  {run + ' feedback':<18}AC@1 {a['ac@1']:.3f} AC@3 {a['ac@3']:.3f}  ({again})"
+            )
     return "\n".join(lines)
 
 
@@ -57,7 +79,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
         summary = run_bench(
-            args.nezha, args.out, config, progress=False if args.no_progress else None
+            args.nezha,
+            args.out,
+            config,
+            progress=False if args.no_progress else None,
+            feedback=args.feedback,
         )
     except (InputError, ConfigError, FileNotFoundError) as exc:
         raise UsageError(str(exc)) from None

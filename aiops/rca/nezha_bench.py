@@ -27,7 +27,7 @@ from __future__ import annotations
 import random
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from models.rootcause import RootCauseRanker
 from models.symptoms import SymptomModel
 from pipeline.anomaly_alerts import AnomalyAlerter
 from pipeline.config import Config
+from pipeline.engine import Pipeline
 from pipeline.incidents import MERGED, PENDING, Incident
 from pipeline.records import Alert
 from pipeline.topology import Topology
@@ -85,6 +86,11 @@ class Streamed:
     incidents: dict[str, Incident]
     alerts: int
     ranker: RootCauseRanker
+
+
+# Called once the stream reaches its time (before the first sample at or after it), with the
+# pipeline and the incidents so far: how `--feedback` answers and teaches as the day goes.
+Hook = tuple[float, Callable[[Pipeline, Streamed], None]]
 
 
 def count_detector() -> RobustSeriesDetector:
@@ -132,7 +138,10 @@ def _as_alert(alert: Alert) -> Alert:
 
 
 def stream(
-    day: NezhaDay, config: Config, progress: bool | None = None
+    day: NezhaDay,
+    config: Config,
+    progress: bool | None = None,
+    hooks: Sequence[Hook] = (),
 ) -> tuple[Streamed, Topology, dict[str, Any]]:
     """Steps 1-3: the day's samples through anomaly detection and the pipeline."""
     data = load_day(day)
@@ -168,7 +177,19 @@ def stream(
         leave=False,
         disable=None if progress is None else not progress,
     )
+    due = sorted(hooks, key=lambda h: h[0])
+    fired = 0
+
+    def fire(until: float) -> None:
+        nonlocal fired
+        if fired < len(due) and due[fired][0] <= until:
+            seen.update((i.id, i) for i in pipeline.drain().incidents)
+            while fired < len(due) and due[fired][0] <= until:
+                due[fired][1](pipeline, Streamed(reported(seen), alerts, ranker))
+                fired += 1
+
     for n, sample in enumerate(bar, start=1):
+        fire(sample.time)
         family = sample.metric.split(":")[0]
         if family in SURPRISE_SERIES:
             watch = surprises
@@ -182,9 +203,15 @@ def stream(
         if n % _DRAIN_EVERY == 0:
             seen.update((i.id, i) for i in pipeline.drain().incidents)
     seen.update((i.id, i) for i in pipeline.finish().incidents)
-    incidents = {k: i for k, i in seen.items() if i.status not in (MERGED, PENDING)}
+    fire(float("inf"))
+    incidents = reported(seen)
     stats = dict(data.stats, alerts=alerts, incidents=len(incidents))
     return Streamed(incidents, alerts, ranker), data.topology, stats
+
+
+def reported(seen: dict[str, Incident]) -> dict[str, Incident]:
+    """The incidents an operator has been shown (not merged away, not still pending)."""
+    return {k: i for k, i in seen.items() if i.status not in (MERGED, PENDING)}
 
 
 def window_alerts(fault: Fault, incidents: Iterable[Incident]) -> list[tuple[Incident, int]]:
@@ -265,6 +292,23 @@ def rankings(
     }
 
 
+def answer(
+    fault: Fault, streamed: Streamed, topology: Topology, seed: int
+) -> tuple[dict[str, Any], list[tuple[Incident, int]]]:
+    """One fault's result row from the incidents so far, and the incidents it came from."""
+    found = window_alerts(fault, streamed.incidents.values())
+    methods = rankings(found, streamed, topology, seed) if found else {}
+    row = {
+        "inject_time": fault.inject_time,
+        "ranked": methods.get("pipeline", []),
+        "incidents": [inc.id for inc, _ in found],
+        "baselines": {m: methods.get(m, []) for m in METHODS if m != "pipeline"},
+        "root_service": fault.service,
+        "inject_type": fault.kind,
+    }
+    return row, found
+
+
 def accuracy(rows: list[dict[str, Any]], ks: tuple[int, ...] = (1, 3, 5)) -> dict[str, dict]:
     out: dict[str, dict] = {}
     n = len(rows)
@@ -279,27 +323,19 @@ def accuracy(rows: list[dict[str, Any]], ks: tuple[int, ...] = (1, 3, 5)) -> dic
 
 
 def run_bench(
-    day_dir: Path, out_dir: Path, config: Config, progress: bool | None = None, seed: int = 1
+    day_dir: Path,
+    out_dir: Path,
+    config: Config,
+    progress: bool | None = None,
+    seed: int = 1,
+    feedback: bool = False,
 ) -> dict[str, Any]:
+    """The benchmark; with `feedback`, also the two passes of `aiops.rca.nezha_feedback`."""
     day = NezhaDay.open(day_dir)
     day.fault_list_path()  # fail before the long part if the day has no fault list
     streamed, topology, stats = stream(day, config, progress)
     faults = day.faults()  # read only now, to evaluate
-    rows = []
-    for fault in faults:
-        found = window_alerts(fault, streamed.incidents.values())
-        incs = [inc for inc, _ in found]
-        methods = rankings(found, streamed, topology, seed) if found else {}
-        rows.append(
-            {
-                "inject_time": fault.inject_time,
-                "ranked": methods.get("pipeline", []),
-                "incidents": [i.id for i in incs],
-                "baselines": {m: methods.get(m, []) for m in METHODS if m != "pipeline"},
-                "root_service": fault.service,
-                "inject_type": fault.kind,
-            }
-        )
+    rows = [answer(fault, streamed, topology, seed)[0] for fault in faults]
     scores = accuracy(rows)
     by_type = {
         kind: accuracy([r for r in rows if r["inject_type"] == kind])["pipeline"]
@@ -313,8 +349,16 @@ def run_bench(
         "pipeline_by_fault_type": by_type,
         "stats": stats,
     }
-    with OutputFiles(out_dir, ("rca_results.jsonl", "summary.json")) as files:
+    taught: list[dict[str, Any]] = []
+    if feedback:
+        from aiops.rca.nezha_feedback import feedback_runs  # it builds on this module
+
+        summary["feedback"], taught = feedback_runs(day, config, progress, seed)
+    names = ("rca_results.jsonl", "summary.json", *(("rca_feedback.jsonl",) if feedback else ()))
+    with OutputFiles(out_dir, names) as files:
         for row in rows:
             files.write_json("rca_results.jsonl", row)
+        for row in taught:
+            files.write_json("rca_feedback.jsonl", row)
         files.write_whole("summary.json", summary)
     return summary
