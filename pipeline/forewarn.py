@@ -34,6 +34,7 @@ from pipeline.times import format_time
 from pipeline.topology import Topology
 
 _CRITICAL = SEVERITY_RANK["critical"]
+_CLEARED_KEPT = 200  # durations of cleared warnings remembered per alert name
 
 
 class RiskModel(Protocol):
@@ -62,6 +63,7 @@ class _Sign:
     escalations: int = 0
     resource: str = ""
     persistent: bool = False
+    recurring: bool = False  # the same alert fired and cleared earlier (history_s)
 
 
 @dataclass(slots=True)
@@ -101,10 +103,20 @@ class OutagePredictor:
         self.last_snapshot: dict[str, float] = {}
         # Per entity, times of snapshots that led to no critical alert (noisy entities).
         self.negatives: dict[str, deque[float]] = {}
+        # Per fingerprint, onsets of its recent firing episodes: a warning that keeps coming
+        # back and clearing by itself is background, not the start of something.
+        self.episodes: dict[str, deque[float]] = {}
+        # How long warnings that came to nothing lasted, per alert name and over all names:
+        # a sign that has already outlasted most of its kind's background is worth more.
+        self.cleared: dict[str, deque[float]] = {}
+        self.cleared_all: deque[float] = deque(maxlen=_CLEARED_KEPT * 4)
+        self.last_critical: dict[str, float] = {}
         self.learned = 0
         self._next_expiry = -math.inf
         # When set, called with every labelled snapshot (offline training collects them).
         self.recorder: Any = None
+        # When set, called with every risk scored (offline threshold choice replays them).
+        self.tracer: Any = None
 
     # ---- input --------------------------------------------------------------------------
     def observe(
@@ -139,6 +151,7 @@ class OutagePredictor:
                 anomaly,
                 last=t,
                 resource=record.resource or "",
+                recurring=self._recurs(state.fingerprint, state.onset),
             )
             signs[state.fingerprint] = sign
             worth_a_look = True
@@ -157,6 +170,7 @@ class OutagePredictor:
                 worth_a_look = True
         else:
             sign.firing = False
+            self._cleared(entity, sign, t)
             return
         # A re-send says the sign persists: look again now and then, not at every re-send.
         stale = t - self.last_snapshot.get(entity, -math.inf) >= self.cfg.rearm_s / 6
@@ -168,11 +182,42 @@ class OutagePredictor:
         if not firing:
             now_firing.discard(fp)
             return
+        self.last_critical[entity] = t
         # The label: a critical alert that starts on the entity while nothing below it is
         # failing (that would make it a symptom of something else).
         if new and not now_firing and not self._below_alerting(entity, t):
             self._label_positive(entity, t)
         now_firing.add(fp)
+
+    def _recurs(self, fp: str, onset: float) -> bool:
+        """Record the episode; whether the same alert started an episode before, well
+        before this one (a flap within minutes is the same episode going on)."""
+        starts = self.episodes.setdefault(fp, deque())
+        while starts and starts[0] < onset - self.cfg.history_s:
+            starts.popleft()
+        recurs = bool(starts) and starts[0] < onset - self.cfg.window_s / 3
+        starts.append(onset)
+        return recurs
+
+    def _cleared(self, entity: str, sign: _Sign, t: float) -> None:
+        """A warning cleared: if nothing critical happened on its entity meanwhile, it was
+        background, and how long it lasted says how long background lasts."""
+        if sign.chronic or self.critical_firing.get(entity):
+            return
+        if self.last_critical.get(entity, -math.inf) >= sign.onset:
+            return
+        duration = t - sign.onset
+        kept = self.cleared.get(sign.name)
+        if kept is None:
+            kept = self.cleared[sign.name] = deque(maxlen=_CLEARED_KEPT)
+        kept.append(duration)
+        self.cleared_all.append(duration)
+
+    def _outlasted(self, durations: Iterable[float], n: int, age: float) -> float:
+        """The share of cleared warnings this sign has outlasted (smoothed: 0.5 when none
+        is known yet)."""
+        longer = sum(1 for d in durations if d > age)
+        return 1 - (longer + 1) / (n + 2)
 
     def _persists(self, sign: _Sign, t: float) -> bool:
         """A fresh sign that has fired for `persist_s` and is still being re-sent."""
@@ -196,11 +241,15 @@ class OutagePredictor:
 
     def _snapshot(self, entity: str, t: float, outputs: Outputs) -> None:
         self.last_snapshot[entity] = t
+        if self.critical_firing.get(entity):
+            # Already down: nothing to forewarn, and nothing to learn: what an entity shows
+            # during its outage is not what it shows before one.
+            return
         features = self.features(entity, t)
         self.pending.setdefault(entity, deque()).append(_Snapshot(t, entity, features))
-        if self.critical_firing.get(entity):
-            return  # already down: nothing to forewarn
         risk = self.model.predict_one(features)
+        if self.tracer is not None:
+            self.tracer(entity, t, risk)
         rearmed = t - self.last_warned.get(entity, -math.inf) >= self.cfg.rearm_s
         if risk >= self.model.threshold and rearmed:
             self.last_warned[entity] = t
@@ -238,6 +287,8 @@ class OutagePredictor:
             "escalated": 1.0 if any(s.escalations for s in fresh) else 0.0,
             "resends": min(sum(s.resends for s in fresh), 20) / 20,
             "anomaly": 1.0 if any(s.anomaly for s in fresh) else 0.0,
+            # Signs that have come and gone before: recurring background.
+            "recurring": sum(s.recurring for s in firing) / len(firing) if firing else 0.0,
             # How long the signs have lasted, in bands: signs before an outage last minutes
             # to tens of minutes; a warning that has fired for hours is background.
             f"age_{_band(age)}": 1.0,
@@ -246,6 +297,17 @@ class OutagePredictor:
         }
         if self.symptoms is not None and names:
             f["cause_like"] = sum(1 - self.symptoms.predict_one(n) for n in names) / len(names)
+        # Has a sign outlasted what background warnings of its kind (and of any kind) last?
+        if firing:
+            f["outlasted"] = max(
+                self._outlasted(k, len(k), t - s.onset)
+                for s in firing
+                for k in (self.cleared.get(s.name, ()),)
+            )
+            f["outlasted_any"] = max(
+                self._outlasted(self.cleared_all, len(self.cleared_all), t - s.onset)
+                for s in firing
+            )
         # The shape a forewarning usually has: a fresh (not chronic) sign that keeps firing
         # and being re-sent for a while, or that got worse.
         sustained = [s for s in firing if t - s.onset >= 480 and s.resends >= 2]
@@ -323,10 +385,12 @@ class OutagePredictor:
             return
         keep: deque[_Snapshot] = deque()
         for snap in pending:
-            if t - self.cfg.horizon_s <= snap.t < t:
-                self._learn(snap, True)
-            elif snap.t >= t:
+            if snap.t >= t:
                 keep.append(snap)
+            else:
+                # Older than the horizon: its horizon passed without an outage (the expiry
+                # runs every few minutes and had not labelled it yet).
+                self._learn(snap, t - self.cfg.horizon_s <= snap.t)
         self.pending[entity] = keep
 
     def _expire(self, now: float) -> None:
@@ -344,6 +408,9 @@ class OutagePredictor:
                 del signs[fp]
             if not signs:
                 del self.signs[entity]
+        forget = now - self.cfg.history_s
+        for fp in [fp for fp, starts in self.episodes.items() if starts[-1] < forget]:
+            del self.episodes[fp]
 
     def _false_starts(self, entity: str, t: float) -> int:
         times = self.negatives.get(entity)
