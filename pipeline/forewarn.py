@@ -21,12 +21,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pipeline.changes import ChangeIndex
 from pipeline.config import PredictionConfig
 from pipeline.dedup import AlertState
+from pipeline.forewarn_signs import Background, Sign, Snapshot, band
 from pipeline.links import NamePrior
 from pipeline.outputs import Outputs
 from pipeline.records import SEVERITY_RANK, Alert, Change
@@ -34,7 +34,6 @@ from pipeline.times import format_time
 from pipeline.topology import Topology
 
 _CRITICAL = SEVERITY_RANK["critical"]
-_CLEARED_KEPT = 200  # durations of cleared warnings remembered per alert name
 
 
 class RiskModel(Protocol):
@@ -45,39 +44,6 @@ class RiskModel(Protocol):
     def predict_one(self, x: dict[str, float]) -> float: ...
 
     def learn_one(self, x: dict[str, float], y: bool) -> None: ...
-
-
-@dataclass(slots=True)
-class _Sign:
-    """One alert on the entity, as a sign: when it started, how bad it got, whether it still
-    fires and how often it was re-sent."""
-
-    onset: float
-    name: str
-    severity: int
-    chronic: bool
-    anomaly: bool
-    firing: bool = True
-    last: float = 0.0
-    resends: int = 0
-    escalations: int = 0
-    resource: str = ""
-    persistent: bool = False
-    recurring: bool = False  # the same alert fired and cleared earlier (history_s)
-
-
-@dataclass(slots=True)
-class _Snapshot:
-    t: float
-    entity: str
-    features: dict[str, float]
-
-
-def _band(minutes: float) -> str:
-    for limit in (5, 15, 30, 60):
-        if minutes < limit:
-            return f"under_{limit}m"
-    return "hour_plus"
 
 
 class OutagePredictor:
@@ -96,8 +62,8 @@ class OutagePredictor:
         self.topology = topology
         self.changes = changes
         self.symptoms = symptoms
-        self.signs: dict[str, dict[str, _Sign]] = {}  # entity -> fingerprint -> sign
-        self.pending: dict[str, deque[_Snapshot]] = {}
+        self.signs: dict[str, dict[str, Sign]] = {}  # entity -> fingerprint -> sign
+        self.pending: dict[str, deque[Snapshot]] = {}
         self.critical_firing: dict[str, set[str]] = {}  # entity -> fingerprints
         self.last_warned: dict[str, float] = {}
         self.last_snapshot: dict[str, float] = {}
@@ -106,10 +72,7 @@ class OutagePredictor:
         # Per fingerprint, onsets of its recent firing episodes: a warning that keeps coming
         # back and clearing by itself is background, not the start of something.
         self.episodes: dict[str, deque[float]] = {}
-        # How long warnings that came to nothing lasted, per alert name and over all names:
-        # a sign that has already outlasted most of its kind's background is worth more.
-        self.cleared: dict[str, deque[float]] = {}
-        self.cleared_all: deque[float] = deque(maxlen=_CLEARED_KEPT * 4)
+        self.background = Background()  # how long warnings that came to nothing lasted
         self.last_critical: dict[str, float] = {}
         self.learned = 0
         self._next_expiry = -math.inf
@@ -143,7 +106,7 @@ class OutagePredictor:
             if not firing:
                 return
             anomaly = record.source == "aiops-anomaly"
-            sign = _Sign(
+            sign = Sign(
                 state.onset,
                 record.name,
                 severity,
@@ -199,31 +162,20 @@ class OutagePredictor:
         starts.append(onset)
         return recurs
 
-    def _cleared(self, entity: str, sign: _Sign, t: float) -> None:
+    def _cleared(self, entity: str, sign: Sign, t: float) -> None:
         """A warning cleared: if nothing critical happened on its entity meanwhile, it was
         background, and how long it lasted says how long background lasts."""
         if sign.chronic or self.critical_firing.get(entity):
             return
         if self.last_critical.get(entity, -math.inf) >= sign.onset:
             return
-        duration = t - sign.onset
-        kept = self.cleared.get(sign.name)
-        if kept is None:
-            kept = self.cleared[sign.name] = deque(maxlen=_CLEARED_KEPT)
-        kept.append(duration)
-        self.cleared_all.append(duration)
+        self.background.add(sign.name, t - sign.onset)
 
-    def _outlasted(self, durations: Iterable[float], n: int, age: float) -> float:
-        """The share of cleared warnings this sign has outlasted (smoothed: 0.5 when none
-        is known yet)."""
-        longer = sum(1 for d in durations if d > age)
-        return 1 - (longer + 1) / (n + 2)
-
-    def _persists(self, sign: _Sign, t: float) -> bool:
+    def _persists(self, sign: Sign, t: float) -> bool:
         """A fresh sign that has fired for `persist_s` and is still being re-sent."""
         return sign.resends > 0 and t - sign.onset >= self.cfg.persist_s
 
-    def _worth_weighing(self, signs: Iterable[_Sign], t: float) -> bool:
+    def _worth_weighing(self, signs: Iterable[Sign], t: float) -> bool:
         """Only a sign that worsens (escalated while firing), spreads (the same warning on
         several replicas) or persists (fired for `persist_s` and still re-sent) is weighed
         and learned from: a first warning alone looks like the background noise it mostly
@@ -246,7 +198,7 @@ class OutagePredictor:
             # during its outage is not what it shows before one.
             return
         features = self.features(entity, t)
-        self.pending.setdefault(entity, deque()).append(_Snapshot(t, entity, features))
+        self.pending.setdefault(entity, deque()).append(Snapshot(t, entity, features))
         risk = self.model.predict_one(features)
         if self.tracer is not None:
             self.tracer(entity, t, risk)
@@ -261,7 +213,7 @@ class OutagePredictor:
         return alert.service or self.topology.service_of(alert.resource) or alert.resource
 
     # ---- features -----------------------------------------------------------------------
-    def _fresh(self, entity: str, t: float) -> list[_Sign]:
+    def _fresh(self, entity: str, t: float) -> list[Sign]:
         """Signs of the window that are not chronic (repeat offenders say little)."""
         horizon = t - self.cfg.window_s
         return [
@@ -291,7 +243,7 @@ class OutagePredictor:
             "recurring": sum(s.recurring for s in firing) / len(firing) if firing else 0.0,
             # How long the signs have lasted, in bands: signs before an outage last minutes
             # to tens of minutes; a warning that has fired for hours is background.
-            f"age_{_band(age)}": 1.0,
+            f"age_{band(age)}": 1.0,
             # What this entity's signs led to lately (learned from the delayed labels).
             "entity_false_starts": min(self._false_starts(entity, t), 10) / 10,
         }
@@ -299,15 +251,9 @@ class OutagePredictor:
             f["cause_like"] = sum(1 - self.symptoms.predict_one(n) for n in names) / len(names)
         # Has a sign outlasted what background warnings of its kind (and of any kind) last?
         if firing:
-            f["outlasted"] = max(
-                self._outlasted(k, len(k), t - s.onset)
-                for s in firing
-                for k in (self.cleared.get(s.name, ()),)
-            )
-            f["outlasted_any"] = max(
-                self._outlasted(self.cleared_all, len(self.cleared_all), t - s.onset)
-                for s in firing
-            )
+            ages = [(s.name, t - s.onset) for s in firing]
+            f["outlasted"] = max(self.background.outlasted(n, age) for n, age in ages)
+            f["outlasted_any"] = max(self.background.outlasted(None, age) for _, age in ages)
         # The shape a forewarning usually has: a fresh (not chronic) sign that keeps firing
         # and being re-sent for a while, or that got worse.
         sustained = [s for s in firing if t - s.onset >= 480 and s.resends >= 2]
@@ -383,7 +329,7 @@ class OutagePredictor:
         pending = self.pending.get(entity)
         if not pending:
             return
-        keep: deque[_Snapshot] = deque()
+        keep: deque[Snapshot] = deque()
         for snap in pending:
             if snap.t >= t:
                 keep.append(snap)
@@ -420,7 +366,7 @@ class OutagePredictor:
             times.popleft()
         return len(times)
 
-    def _learn(self, snap: _Snapshot, label: bool) -> None:
+    def _learn(self, snap: Snapshot, label: bool) -> None:
         if not label:
             self.negatives.setdefault(snap.entity, deque()).append(snap.t)
         if self.recorder is not None:

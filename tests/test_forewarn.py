@@ -200,4 +200,4 @@ def test_a_warning_that_clears_during_an_outage_is_not_background():
         out,
         alert("r", 120, "DiskUsageHigh", "payments-db", "payments-db-1", "warning", "resolved"),
     )
-    assert pred.cleared == {} and len(pred.cleared_all) == 0
+    assert pred.background.by_name == {} and not pred.background.all
