@@ -21,12 +21,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pipeline.changes import ChangeIndex
 from pipeline.config import PredictionConfig
 from pipeline.dedup import AlertState
+from pipeline.forewarn_signs import Background, Sign, Snapshot, band
 from pipeline.links import NamePrior
 from pipeline.outputs import Outputs
 from pipeline.records import SEVERITY_RANK, Alert, Change
@@ -46,38 +46,6 @@ class RiskModel(Protocol):
     def learn_one(self, x: dict[str, float], y: bool) -> None: ...
 
 
-@dataclass(slots=True)
-class _Sign:
-    """One alert on the entity, as a sign: when it started, how bad it got, whether it still
-    fires and how often it was re-sent."""
-
-    onset: float
-    name: str
-    severity: int
-    chronic: bool
-    anomaly: bool
-    firing: bool = True
-    last: float = 0.0
-    resends: int = 0
-    escalations: int = 0
-    resource: str = ""
-    persistent: bool = False
-
-
-@dataclass(slots=True)
-class _Snapshot:
-    t: float
-    entity: str
-    features: dict[str, float]
-
-
-def _band(minutes: float) -> str:
-    for limit in (5, 15, 30, 60):
-        if minutes < limit:
-            return f"under_{limit}m"
-    return "hour_plus"
-
-
 class OutagePredictor:
     """An observer stage: `observe(record, outputs, state)` for every alert and change."""
 
@@ -94,17 +62,24 @@ class OutagePredictor:
         self.topology = topology
         self.changes = changes
         self.symptoms = symptoms
-        self.signs: dict[str, dict[str, _Sign]] = {}  # entity -> fingerprint -> sign
-        self.pending: dict[str, deque[_Snapshot]] = {}
+        self.signs: dict[str, dict[str, Sign]] = {}  # entity -> fingerprint -> sign
+        self.pending: dict[str, deque[Snapshot]] = {}
         self.critical_firing: dict[str, set[str]] = {}  # entity -> fingerprints
         self.last_warned: dict[str, float] = {}
         self.last_snapshot: dict[str, float] = {}
         # Per entity, times of snapshots that led to no critical alert (noisy entities).
         self.negatives: dict[str, deque[float]] = {}
+        # Per fingerprint, onsets of its recent firing episodes: a warning that keeps coming
+        # back and clearing by itself is background, not the start of something.
+        self.episodes: dict[str, deque[float]] = {}
+        self.background = Background()  # how long warnings that came to nothing lasted
+        self.last_critical: dict[str, float] = {}
         self.learned = 0
         self._next_expiry = -math.inf
         # When set, called with every labelled snapshot (offline training collects them).
         self.recorder: Any = None
+        # When set, called with every risk scored (offline threshold choice replays them).
+        self.tracer: Any = None
 
     # ---- input --------------------------------------------------------------------------
     def observe(
@@ -131,7 +106,7 @@ class OutagePredictor:
             if not firing:
                 return
             anomaly = record.source == "aiops-anomaly"
-            sign = _Sign(
+            sign = Sign(
                 state.onset,
                 record.name,
                 severity,
@@ -139,6 +114,7 @@ class OutagePredictor:
                 anomaly,
                 last=t,
                 resource=record.resource or "",
+                recurring=self._recurs(state.fingerprint, state.onset),
             )
             signs[state.fingerprint] = sign
             worth_a_look = True
@@ -157,6 +133,7 @@ class OutagePredictor:
                 worth_a_look = True
         else:
             sign.firing = False
+            self._cleared(entity, sign, t)
             return
         # A re-send says the sign persists: look again now and then, not at every re-send.
         stale = t - self.last_snapshot.get(entity, -math.inf) >= self.cfg.rearm_s / 6
@@ -168,17 +145,37 @@ class OutagePredictor:
         if not firing:
             now_firing.discard(fp)
             return
+        self.last_critical[entity] = t
         # The label: a critical alert that starts on the entity while nothing below it is
         # failing (that would make it a symptom of something else).
         if new and not now_firing and not self._below_alerting(entity, t):
             self._label_positive(entity, t)
         now_firing.add(fp)
 
-    def _persists(self, sign: _Sign, t: float) -> bool:
+    def _recurs(self, fp: str, onset: float) -> bool:
+        """Record the episode; whether the same alert started an episode before, well
+        before this one (a flap within minutes is the same episode going on)."""
+        starts = self.episodes.setdefault(fp, deque())
+        while starts and starts[0] < onset - self.cfg.history_s:
+            starts.popleft()
+        recurs = bool(starts) and starts[0] < onset - self.cfg.window_s / 3
+        starts.append(onset)
+        return recurs
+
+    def _cleared(self, entity: str, sign: Sign, t: float) -> None:
+        """A warning cleared: if nothing critical happened on its entity meanwhile, it was
+        background, and how long it lasted says how long background lasts."""
+        if sign.chronic or self.critical_firing.get(entity):
+            return
+        if self.last_critical.get(entity, -math.inf) >= sign.onset:
+            return
+        self.background.add(sign.name, t - sign.onset)
+
+    def _persists(self, sign: Sign, t: float) -> bool:
         """A fresh sign that has fired for `persist_s` and is still being re-sent."""
         return sign.resends > 0 and t - sign.onset >= self.cfg.persist_s
 
-    def _worth_weighing(self, signs: Iterable[_Sign], t: float) -> bool:
+    def _worth_weighing(self, signs: Iterable[Sign], t: float) -> bool:
         """Only a sign that worsens (escalated while firing), spreads (the same warning on
         several replicas) or persists (fired for `persist_s` and still re-sent) is weighed
         and learned from: a first warning alone looks like the background noise it mostly
@@ -196,11 +193,15 @@ class OutagePredictor:
 
     def _snapshot(self, entity: str, t: float, outputs: Outputs) -> None:
         self.last_snapshot[entity] = t
-        features = self.features(entity, t)
-        self.pending.setdefault(entity, deque()).append(_Snapshot(t, entity, features))
         if self.critical_firing.get(entity):
-            return  # already down: nothing to forewarn
+            # Already down: nothing to forewarn, and nothing to learn: what an entity shows
+            # during its outage is not what it shows before one.
+            return
+        features = self.features(entity, t)
+        self.pending.setdefault(entity, deque()).append(Snapshot(t, entity, features))
         risk = self.model.predict_one(features)
+        if self.tracer is not None:
+            self.tracer(entity, t, risk)
         rearmed = t - self.last_warned.get(entity, -math.inf) >= self.cfg.rearm_s
         if risk >= self.model.threshold and rearmed:
             self.last_warned[entity] = t
@@ -212,7 +213,7 @@ class OutagePredictor:
         return alert.service or self.topology.service_of(alert.resource) or alert.resource
 
     # ---- features -----------------------------------------------------------------------
-    def _fresh(self, entity: str, t: float) -> list[_Sign]:
+    def _fresh(self, entity: str, t: float) -> list[Sign]:
         """Signs of the window that are not chronic (repeat offenders say little)."""
         horizon = t - self.cfg.window_s
         return [
@@ -238,14 +239,21 @@ class OutagePredictor:
             "escalated": 1.0 if any(s.escalations for s in fresh) else 0.0,
             "resends": min(sum(s.resends for s in fresh), 20) / 20,
             "anomaly": 1.0 if any(s.anomaly for s in fresh) else 0.0,
+            # Signs that have come and gone before: recurring background.
+            "recurring": sum(s.recurring for s in firing) / len(firing) if firing else 0.0,
             # How long the signs have lasted, in bands: signs before an outage last minutes
             # to tens of minutes; a warning that has fired for hours is background.
-            f"age_{_band(age)}": 1.0,
+            f"age_{band(age)}": 1.0,
             # What this entity's signs led to lately (learned from the delayed labels).
             "entity_false_starts": min(self._false_starts(entity, t), 10) / 10,
         }
         if self.symptoms is not None and names:
             f["cause_like"] = sum(1 - self.symptoms.predict_one(n) for n in names) / len(names)
+        # Has a sign outlasted what background warnings of its kind (and of any kind) last?
+        if firing:
+            ages = [(s.name, t - s.onset) for s in firing]
+            f["outlasted"] = max(self.background.outlasted(n, age) for n, age in ages)
+            f["outlasted_any"] = max(self.background.outlasted(None, age) for _, age in ages)
         # The shape a forewarning usually has: a fresh (not chronic) sign that keeps firing
         # and being re-sent for a while, or that got worse.
         sustained = [s for s in firing if t - s.onset >= 480 and s.resends >= 2]
@@ -321,12 +329,14 @@ class OutagePredictor:
         pending = self.pending.get(entity)
         if not pending:
             return
-        keep: deque[_Snapshot] = deque()
+        keep: deque[Snapshot] = deque()
         for snap in pending:
-            if t - self.cfg.horizon_s <= snap.t < t:
-                self._learn(snap, True)
-            elif snap.t >= t:
+            if snap.t >= t:
                 keep.append(snap)
+            else:
+                # Older than the horizon: its horizon passed without an outage (the expiry
+                # runs every few minutes and had not labelled it yet).
+                self._learn(snap, t - self.cfg.horizon_s <= snap.t)
         self.pending[entity] = keep
 
     def _expire(self, now: float) -> None:
@@ -344,6 +354,9 @@ class OutagePredictor:
                 del signs[fp]
             if not signs:
                 del self.signs[entity]
+        forget = now - self.cfg.history_s
+        for fp in [fp for fp, starts in self.episodes.items() if starts[-1] < forget]:
+            del self.episodes[fp]
 
     def _false_starts(self, entity: str, t: float) -> int:
         times = self.negatives.get(entity)
@@ -353,7 +366,7 @@ class OutagePredictor:
             times.popleft()
         return len(times)
 
-    def _learn(self, snap: _Snapshot, label: bool) -> None:
+    def _learn(self, snap: Snapshot, label: bool) -> None:
         if not label:
             self.negatives.setdefault(snap.entity, deque()).append(snap.t)
         if self.recorder is not None:

@@ -133,3 +133,71 @@ def test_replay_writes_predictions_with_the_shipped_model(tmp_path):
     )
     lines = (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()
     assert summary["predictions"] == len(lines)
+
+
+def test_nothing_is_learned_from_what_an_entity_shows_while_it_is_down():
+    pred, model, dedup, out = stage()
+    feed(pred, dedup, out, alert("c", 0, "DBDown", "payments-db", severity="critical"))
+    feed(pred, dedup, out, *escalating("w", 10))
+    feed(pred, dedup, out, alert("tick", 2400, "Tick", "mail", severity="info"))
+    assert model.learned == [] and pred.pending.get("payments-db") is None
+
+
+def test_a_snapshot_older_than_the_horizon_when_an_outage_starts_is_a_negative():
+    pred, model, dedup, out = stage(horizon_s=1800)
+    feed(pred, dedup, out, *escalating("w", 0))  # snapshot at 240
+    feed(pred, dedup, out, alert("tick", 2000, "Tick", "mail", severity="info"))  # expiry
+    assert model.learned == []  # 240 was still within the horizon at 2000
+    # The outage starts at 2100, more than the horizon after the snapshot, before the next
+    # expiry: the snapshot's horizon passed without an outage, so it is a negative (it
+    # used to be dropped unlearned).
+    feed(pred, dedup, out, alert("c", 2100, "DBDown", "payments-db", severity="critical"))
+    assert [y for _, y in model.learned] == [False]
+    assert pred.negatives["payments-db"]
+
+
+def test_a_warning_that_came_and_went_before_is_recurring_a_flap_is_not():
+    pred, _, dedup, out = stage()
+    svc, res = "mail", "mail-1"
+    feed(pred, dedup, out, alert("a1", 0, "DiskUsageHigh", svc, res, "warning"))
+    feed(pred, dedup, out, alert("a2", 60, "DiskUsageHigh", svc, res, "warning", "resolved"))
+    feed(pred, dedup, out, alert("a3", 120, "DiskUsageHigh", svc, res, "warning"))  # a flap
+    assert pred.features(svc, T0 + 130)["recurring"] == 0.0
+    feed(pred, dedup, out, alert("a4", 180, "DiskUsageHigh", svc, res, "warning", "resolved"))
+    feed(pred, dedup, out, alert("a5", 1500, "DiskUsageHigh", svc, res, "warning"))  # back
+    assert pred.features(svc, T0 + 1510)["recurring"] == 1.0
+
+
+def test_a_sign_that_outlasts_cleared_warnings_of_its_kind_scores_higher():
+    pred, _, dedup, out = stage()
+    name = "ThreadPoolSaturation"
+    feed(pred, dedup, out, alert("s", 0, name, "search", "search-1", "warning"))
+    assert pred.features("search", T0 + 600)["outlasted"] == 0.5  # nothing known yet
+    # Four warnings of the same kind elsewhere came and went within two minutes.
+    for i, svc in enumerate(("mail", "cart", "catalog", "checkout")):
+        feed(pred, dedup, out, alert(f"n{i}", 10 * i, name, svc, f"{svc}-1", "warning"))
+        feed(
+            pred,
+            dedup,
+            out,
+            alert(f"r{i}", 10 * i + 120, name, svc, f"{svc}-1", "warning", "resolved"),
+        )
+    outlasted = pred.features("search", T0 + 600)["outlasted"]
+    assert outlasted == 1 - 1 / 6  # longer than all four: (0 + 1) / (4 + 2) left
+    assert pred.features("search", T0 + 600)["outlasted_any"] == outlasted
+    assert pred.features("search", T0 + 60)["outlasted"] == 1 - 5 / 6  # shorter than all
+
+
+def test_a_warning_that_clears_during_an_outage_is_not_background():
+    pred, _, dedup, out = stage()
+    feed(
+        pred, dedup, out, alert("w", 0, "DiskUsageHigh", "payments-db", "payments-db-1", "warning")
+    )
+    feed(pred, dedup, out, alert("c", 60, "DBDown", "payments-db", severity="critical"))
+    feed(
+        pred,
+        dedup,
+        out,
+        alert("r", 120, "DiskUsageHigh", "payments-db", "payments-db-1", "warning", "resolved"),
+    )
+    assert pred.background.by_name == {} and not pred.background.all

@@ -19,7 +19,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "the model as JSON (point prediction.model at it).",
     )
     p.add_argument("--out", type=Path, required=True, help="model JSON to write")
-    p.add_argument("--per-profile", type=int, default=6, help="scenarios per profile")
+    p.add_argument("--per-profile", type=int, default=6, help="randomised scenarios per profile")
+    p.add_argument(
+        "--standard",
+        type=int,
+        default=10,
+        help="scenarios per profile with the profile's own parameters",
+    )
     p.add_argument("--seed", type=int, default=2000, help="first training seed (>= 100)")
     p.add_argument("--max-false-alarms-per-day", type=float, default=4.0, help="false-alarm budget")
     p.add_argument("--config", type=Path, help="config YAML overriding the defaults")
@@ -34,6 +40,17 @@ def run(args: argparse.Namespace) -> int:
         args.seed,
         args.max_false_alarms_per_day,
         log=lambda m: print(m, file=sys.stderr),
+        standard=args.standard,
+    )
+    # The command that makes this model again (same scenarios, same weights).
+    model.meta["command"] = " ".join(
+        [
+            "aiops train-outage --out",
+            str(args.out),
+            f"--per-profile {args.per_profile} --standard {args.standard} --seed {args.seed}",
+            f"--max-false-alarms-per-day {args.max_false_alarms_per_day:g}",
+            *(["--config", str(args.config)] if args.config else []),
+        ]
     )
     model.save(args.out)
     print(f"wrote {args.out}: threshold {model.threshold}, {len(model.weights)} features")

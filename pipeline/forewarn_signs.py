@@ -1,0 +1,66 @@
+"""What the forewarning stage (pipeline/forewarn.py) keeps about signs: one alert as a
+sign, a labelled-later snapshot, and how long background warnings last."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+CLEARED_KEPT = 200  # durations of cleared warnings remembered per alert name
+
+
+@dataclass(slots=True)
+class Sign:
+    """One alert on the entity, as a sign: when it started, how bad it got, whether it still
+    fires and how often it was re-sent."""
+
+    onset: float
+    name: str
+    severity: int
+    chronic: bool
+    anomaly: bool
+    firing: bool = True
+    last: float = 0.0
+    resends: int = 0
+    escalations: int = 0
+    resource: str = ""
+    persistent: bool = False
+    recurring: bool = False  # the same alert fired and cleared earlier (history_s)
+
+
+@dataclass(slots=True)
+class Snapshot:
+    t: float
+    entity: str
+    features: dict[str, float]
+
+
+def band(minutes: float) -> str:
+    for limit in (5, 15, 30, 60):
+        if minutes < limit:
+            return f"under_{limit}m"
+    return "hour_plus"
+
+
+class Background:
+    """How long warnings that came to nothing lasted, per alert name and over all names
+    (the latest CLEARED_KEPT per name): a sign that has already outlasted most background
+    of its kind is worth more than one that has not, whatever the deployment's noise."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, deque[float]] = {}
+        self.all: deque[float] = deque(maxlen=CLEARED_KEPT * 4)
+
+    def add(self, name: str, duration: float) -> None:
+        kept = self.by_name.get(name)
+        if kept is None:
+            kept = self.by_name[name] = deque(maxlen=CLEARED_KEPT)
+        kept.append(duration)
+        self.all.append(duration)
+
+    def outlasted(self, name: str | None, age: float) -> float:
+        """The share of cleared warnings (of this name; of any name for None) that a sign
+        of this age has outlasted, smoothed: 0.5 while none is known."""
+        durations = self.all if name is None else self.by_name.get(name, ())
+        longer = sum(1 for d in durations if d > age)
+        return 1 - (longer + 1) / (len(durations) + 2)
