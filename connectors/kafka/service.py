@@ -18,6 +18,7 @@ records again, producing the same incidents with the same ids and versions.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import time
@@ -47,6 +48,17 @@ from pipeline.records import Alert, Change, RecordError
 log = logging.getLogger(__name__)
 
 _FOLDED = ("duplicate", "update", "refire", "late", "ack")
+
+
+def freeze_startup_heap() -> None:
+    """Take what is alive before the service starts (modules, configuration, topology, models,
+    clients) out of the cyclic garbage collector's sight, once, in the process that runs the
+    service. Full collections then walk only what the service allocates while it runs: under
+    `aiops bench-kafka` they took 0.85 s of a 120,000-record backlog before, 0.25 s after,
+    and each is a pause that lands in the latency tail. What is frozen is never collected as
+    a cycle; it lives as long as the process anyway."""
+    gc.collect()
+    gc.freeze()
 
 
 class Service(RebalanceHandling):
