@@ -211,3 +211,18 @@ def test_snapshot_round_trip_keeps_the_pipeline_and_refuses_other_builds() -> No
         Snapshot.decode(value[:20], digest)
     with pytest.raises(SnapshotError, match="not an aiops snapshot"):
         Snapshot.decode(b"x" * 20, digest)
+
+
+def test_tune_gc_freezes_the_startup_heap_and_raises_the_young_threshold() -> None:
+    import gc
+
+    from connectors.kafka.service import YOUNG_GC_THRESHOLD, tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_GC_THRESHOLD, *before[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -38,7 +38,7 @@ from aiops.wiring import build_pipeline
 from connectors.files import load_topology
 from connectors.kafka.checkpoint import state_digest
 from connectors.kafka.messages import DEFAULT_SCOPE_LABEL, alert_messages, change_message
-from connectors.kafka.service import Service, freeze_startup_heap
+from connectors.kafka.service import Service, tune_gc
 from connectors.kafka.settings import Settings
 from connectors.kafka.topics import Topics, create_missing, ensure_topics
 from pipeline.config import load_config
@@ -159,11 +159,13 @@ def throughput(args: argparse.Namespace, scenario: Path, bar: bool) -> dict[str,
             first.extend((time.perf_counter(), time.process_time(), s.records_processed))
         return s.caught_up()
 
-    freeze_startup_heap()  # as `aiops run` does
+    thresholds = gc.get_threshold()
+    tune_gc()  # as `aiops run` does
     started = time.perf_counter()
     service.run(until=until)  # ends with a checkpoint: outputs and snapshot acknowledged
     ended, cpu_ended = time.perf_counter(), time.process_time()
-    gc.unfreeze()
+    gc.unfreeze()  # the replay below runs with the collector's defaults, as `aiops replay`
+    gc.set_threshold(*thresholds)
     records = service.records_processed
     timed = records - first[2]
     service_rate = timed / (ended - first[0])
