@@ -57,12 +57,12 @@ def tune_gc() -> None:
 
     What is alive at startup (modules, configuration, topology, models, clients) is frozen:
     full collections then walk only what the service allocates while it runs. And the young
-    generation is collected every 10,000 allocations rather than 700: the pipeline keeps most
-    of what it allocates, so frequent young collections mostly move survivors along. Under
-    `aiops bench-kafka` (120,000 records) full collections took 0.85 s before the freeze and
-    0.3 s after, all collections together 1.6 s before the threshold and 1.0 s after, and
-    full collections are pauses that land in the latency tail. What is frozen is never
-    collected as a cycle; it lives as long as the process anyway."""
+    generation is collected every 10,000 allocations rather than 700: fewer, larger young
+    collections cost less in total here, and a full one comes more rarely. Under
+    `aiops bench-kafka` (120,000 records) full collections took 0.6-1.2 s before the freeze and
+    0.25-0.4 s after, all collections together 1.0-1.9 s before the threshold and 0.6-1.2 s
+    after; and each full collection is a pause that lands in the latency tail. What is frozen
+    is never collected as a cycle; it lives as long as the process anyway."""
     gc.collect()
     gc.freeze()
     _, older, oldest = gc.get_threshold()
