@@ -63,9 +63,54 @@ def test_merger_on_a_backlog_gives_merge_streams_order(seed: int, batch: int) ->
     assert out == expected
 
 
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("batch", [1, 5, 50])
+def test_merger_breaks_ties_and_passes_dead_letters_like_merge_streams(
+    seed: int, batch: int
+) -> None:
+    """Equal times across streams (alerts, then changes, then samples), undated dead letters
+    in every stream, and late records: still replay's order, however the polls cut it (the
+    merger releases runs of one stream; a run must stop exactly where another head ties)."""
+    rng = random.Random(seed)
+
+    def stream(kind: str, n: int) -> list[object]:
+        out: list[object] = []
+        t = 0
+        for i in range(n):
+            t += rng.choice([0, 0, 1, 2])  # many equal times, within and across streams
+            late = rng.random() < 0.1
+            if rng.random() < 0.1:
+                out.append(MessageDeadLetter(kind, 0, i, "bad", None))
+            elif kind == "a":
+                out.append(alert(f"a-{i}", t - 3 * late, "X", "svc"))
+            elif kind == "c":
+                out.append(change(f"c-{i}", t - 3 * late, "svc"))
+            else:
+                out.append(MetricSample(T0 + t - 3 * late, "cpu", float(i), "svc", "svc-1"))
+        return out
+
+    sources: dict[int, list] = {ALERTS: stream("a", 80), CHANGES: stream("c", 30)}
+    sources[METRICS] = stream("m", 40)
+    expected = [_name(r) for r in merge_streams(*sources.values())]
+    merger = ShardMerger()
+    fed = dict.fromkeys(sources, 0)
+    out: list[str] = []
+    while len(out) < len(expected):
+        s = rng.choice(list(sources))
+        start, end = fed[s], min(fed[s] + batch, len(sources[s]))
+        for offset in range(start, end):
+            merger.add(s, offset, [sources[s][offset]])
+        fed[s] = end
+        done = {k: fed[k] == len(sources[k]) for k in sources}
+        out.extend(_name(p.record) for _, p in merger.release(lambda k, done=done: done[k]))
+    assert out == expected
+
+
 def _name(record: object) -> str:
     if isinstance(record, MetricSample):
-        return f"m@{record.time}"
+        return f"m{record.value:.0f}@{record.time}"
+    if isinstance(record, MessageDeadLetter):
+        return f"{record.topic}-dead-{record.offset}"
     return record.id  # type: ignore[attr-defined]
 
 
@@ -166,3 +211,18 @@ def test_snapshot_round_trip_keeps_the_pipeline_and_refuses_other_builds() -> No
         Snapshot.decode(value[:20], digest)
     with pytest.raises(SnapshotError, match="not an aiops snapshot"):
         Snapshot.decode(b"x" * 20, digest)
+
+
+def test_tune_gc_freezes_the_startup_heap_and_raises_the_young_threshold() -> None:
+    import gc
+
+    from connectors.kafka.service import YOUNG_GC_THRESHOLD, tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_GC_THRESHOLD, *before[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import subprocess
@@ -37,7 +38,7 @@ from aiops.wiring import build_pipeline
 from connectors.files import load_topology
 from connectors.kafka.checkpoint import state_digest
 from connectors.kafka.messages import DEFAULT_SCOPE_LABEL, alert_messages, change_message
-from connectors.kafka.service import Service
+from connectors.kafka.service import Service, tune_gc
 from connectors.kafka.settings import Settings
 from connectors.kafka.topics import Topics, create_missing, ensure_topics
 from pipeline.config import load_config
@@ -137,7 +138,9 @@ def throughput(args: argparse.Namespace, scenario: Path, bar: bool) -> dict[str,
     ]
     _produce(bootstrap, topics.alerts, alerts, bar)
     _produce(bootstrap, topics.changes, changes, bar)
-    bare = bare_consume(bootstrap, topics.alerts, len(alerts))
+    counts = {"alerts": len(alerts), "changes": len(changes)}
+    del alerts, changes  # `aiops run` does not hold them either
+    bare = bare_consume(bootstrap, topics.alerts, counts["alerts"])
     print(f"bare consumer: {bare:,.0f} messages/s", file=sys.stderr)
 
     config = load_config()
@@ -147,19 +150,33 @@ def throughput(args: argparse.Namespace, scenario: Path, bar: bool) -> dict[str,
         lambda: build_pipeline(config, load_topology(topology_path)),
         state_digest(config, topology_path.read_bytes()),
     )
+    # Wall and CPU time once the first records were processed, and how many: the clock
+    # starts after the group join, so the records processed before it do not count either.
     first: list[float] = []
 
     def until(s: Service) -> bool:
         if not first and s.records_processed:
-            first.append(time.perf_counter())
+            first.extend((time.perf_counter(), time.process_time(), s.records_processed))
         return s.caught_up()
 
+    thresholds = gc.get_threshold()
+    tune_gc()  # as `aiops run` does
     started = time.perf_counter()
     service.run(until=until)  # ends with a checkpoint: outputs and snapshot acknowledged
-    ended = time.perf_counter()
+    ended, cpu_ended = time.perf_counter(), time.process_time()
+    gc.unfreeze()  # the replay below runs with the collector's defaults, as `aiops replay`
+    gc.set_threshold(*thresholds)
     records = service.records_processed
-    service_rate = records / (ended - first[0])
+    timed = records - first[2]
+    service_rate = timed / (ended - first[0])
+    replay_first: list[float] = []  # the same for replay: CPU and records at its first drain
+
+    def on_drain(_: object, n: int) -> None:
+        if not replay_first:
+            replay_first.extend((time.process_time(), n))
+
     with tempfile.TemporaryDirectory() as tmp:
+        before = time.process_time()
         summary = replay(
             scenario / "alerts.jsonl",
             Path(tmp),
@@ -167,15 +184,22 @@ def throughput(args: argparse.Namespace, scenario: Path, bar: bool) -> dict[str,
             load_topology(topology_path),
             changes=changes_file if changes_file.is_file() else None,
             progress=False,
+            on_drain=on_drain,
         )
-    replay_rate = (summary["alerts_in"] + summary["changes_in"]) / summary["elapsed_s"]
+        replay_first = replay_first or [before, 0]  # fewer records than one drain
+        replay_cpu = time.process_time() - replay_first[0]
+    replayed = summary["alerts_in"] + summary["changes_in"]
+    replay_rate = replayed / summary["elapsed_s"]
     return {
-        "alerts": len(alerts),
-        "changes": len(changes),
+        **counts,
         "records_processed": records,
         "group_join_s": round(first[0] - started, 2),
         "service_s": round(ended - first[0], 2),
         "service_records_per_s": round(service_rate, 1),
+        # CPU time of the whole process (the clients' threads too) per record: steadier than
+        # rates on a shared machine, where a process may get half a core.
+        "service_cpu_us_per_record": round((cpu_ended - first[1]) / timed * 1e6, 1),
+        "replay_cpu_us_per_record": round(replay_cpu / (replayed - replay_first[1]) * 1e6, 1),
         "bare_consumer_messages_per_s": round(bare, 1),
         "share_of_bare": round(service_rate / bare, 4),
         "replay_records_per_s": round(replay_rate, 1),
@@ -337,7 +361,8 @@ def run(args: argparse.Namespace) -> int:
         f"{t['service_records_per_s']:,.0f} records/s; bare consumer "
         f"{t['bare_consumer_messages_per_s']:,.0f} msgs/s (share {t['share_of_bare']:.1%}); "
         f"pipeline alone (replay) {t['replay_records_per_s']:,.0f} records/s "
-        f"(share {t['share_of_replay']:.1%})"
+        f"(share {t['share_of_replay']:.1%}); CPU per record: service "
+        f"{t['service_cpu_us_per_record']} us, replay {t['replay_cpu_us_per_record']} us"
     )
     print(
         f"latency at {lat['rate_achieved']:,.0f} alerts/s: p50 {lat['p50_ms']} ms, "

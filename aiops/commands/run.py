@@ -21,7 +21,7 @@ from connectors.files import InputError, load_topology
 from connectors.kafka import topics as t
 from connectors.kafka.checkpoint import state_digest
 from connectors.kafka.outputs import OutputError
-from connectors.kafka.service import Service
+from connectors.kafka.service import Service, tune_gc
 from connectors.kafka.settings import Settings
 from connectors.kafka.topics import Topics, ensure_topics
 from connectors.telemetry import ServiceMetrics, serve
@@ -225,6 +225,7 @@ def run(args: argparse.Namespace) -> int:
         metrics,
     )
     service.install_signal_handlers()
+    tune_gc()
     progress = _Progress()
     until = (lambda s: progress(s) or s.caught_up()) if args.exit_when_caught_up else progress
     try:

@@ -26,6 +26,7 @@ from connectors.files import merge_time
 from connectors.kafka.messages import Decoded
 
 _UNDATED = float("-inf")
+_OPEN = float("inf")  # no other head to compare with
 ALERTS, CHANGES, METRICS = 0, 1, 2  # stream order: on equal times alerts go first, as in replay
 STREAMS = (ALERTS, CHANGES, METRICS)
 
@@ -45,7 +46,9 @@ class ShardMerger:
         self.buffers: tuple[deque[Pending], ...] = tuple(deque() for _ in STREAMS)
 
     def add(self, stream: int, offset: int, records: list[Decoded]) -> None:
-        self.buffers[stream].extend(Pending(record, offset) for record in records)
+        buf = self.buffers[stream]
+        for record in records:  # mostly one: a loop costs less than a generator
+            buf.append(Pending(record, offset))
 
     def __len__(self) -> int:
         return sum(len(buf) for buf in self.buffers)
@@ -63,7 +66,11 @@ class ShardMerger:
 
     def release(self, exhausted: Callable[[int], bool]) -> Iterator[tuple[int, Pending]]:
         """(stream, pending) in merge order, as far as the rule above allows now.
-        `exhausted(stream)` says whether that stream's partition is caught up."""
+        `exhausted(stream)` says whether that stream's partition is caught up.
+
+        The heads are compared once per *run*: the chosen stream keeps going while its
+        next head still sorts before every other head (the others do not change meanwhile),
+        so a backlog of one stream costs one time lookup per record."""
         buffers = self.buffers
         known: dict[int, bool] = {}  # nothing is fetched during a release: ask once per stream
 
@@ -85,4 +92,21 @@ class ShardMerger:
                     waiting = True
             if best < 0 or (waiting and best_time != _UNDATED):
                 return
-            yield best, buffers[best].popleft()
+            # The run of `best` goes on while its head sorts first: before the earliest
+            # other head of a lower stream (ties go to the lower stream), at or before that
+            # of a higher one. While a stream may still deliver, only undated heads go.
+            below = above = _OPEN
+            for stream, buf in enumerate(buffers):
+                if buf and stream != best:
+                    t = merge_time(buf[0].record)
+                    if stream < best:
+                        below = min(below, t)
+                    else:
+                        above = min(above, t)
+            run = buffers[best]
+            yield best, run.popleft()
+            while run:
+                t = merge_time(run[0].record)
+                if t >= below or t > above or (waiting and t != _UNDATED):
+                    break
+                yield best, run.popleft()

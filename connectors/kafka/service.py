@@ -18,6 +18,7 @@ records again, producing the same incidents with the same ids and versions.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import time
@@ -47,6 +48,25 @@ from pipeline.records import Alert, Change, RecordError
 log = logging.getLogger(__name__)
 
 _FOLDED = ("duplicate", "update", "refire", "late", "ack")
+YOUNG_GC_THRESHOLD = 10_000  # allocations between young collections (CPython's default: 700)
+
+
+def tune_gc() -> None:
+    """Garbage-collector settings for the process that runs the service; call once, before
+    `run`.
+
+    What is alive at startup (modules, configuration, topology, models, clients) is frozen:
+    full collections then walk only what the service allocates while it runs. And the young
+    generation is collected every 10,000 allocations rather than 700: fewer, larger young
+    collections cost less in total here, and a full one comes more rarely. Under
+    `aiops bench-kafka` (120,000 records) full collections took 0.6-1.2 s before the freeze and
+    0.25-0.4 s after, all collections together 1.0-1.9 s before the threshold and 0.6-1.2 s
+    after; and each full collection is a pause that lands in the latency tail. What is frozen
+    is never collected as a cycle; it lives as long as the process anyway."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, older, oldest)
 
 
 class Service(RebalanceHandling):
