@@ -54,15 +54,16 @@ class ReplaySink:
         for inc in drained.final:
             self.pending.pop(inc.id, None)
             self._write(inc)
+        rows = []
         for s in drained.suppressed:
             row = {"alert_id": s.alert_id, "reason": s.reason, "time": format_time(s.time)}
             if s.candidate:
                 row["candidate"] = s.candidate
-            self.files.write_json("suppressed.jsonl", row)
-            self.counts["suppressed"] += 1
-        for p in drained.predictions:
-            self.files.write_json("predictions.jsonl", p)
-            self.counts["predictions"] += 1
+            rows.append(row)
+        self.files.write_many("suppressed.jsonl", rows)
+        self.counts["suppressed"] += len(rows)
+        self.files.write_many("predictions.jsonl", drained.predictions)
+        self.counts["predictions"] += len(drained.predictions)
 
     def dead_letter(self, letter: DeadLetter) -> None:
         self.files.write_json("dead_letter.jsonl", letter.to_dict())
@@ -117,11 +118,13 @@ def replay(
                     sink.dead_letter(record)
                 else:
                     pipeline.feedback(record)
-        streams = [read_alerts(alerts, progress=bar.update)]
+        # A bar that shows nothing is not told about every line (the hot loop).
+        update = None if bar.disable else bar.update
+        streams = [read_alerts(alerts, progress=update)]
         if changes is not None:
-            streams.append(read_changes(changes, progress=bar.update))
+            streams.append(read_changes(changes, progress=update))
         if metrics is not None:
-            streams.append(read_metrics(metrics, progress=bar.update))
+            streams.append(read_metrics(metrics, progress=update))
         for n, record in enumerate(merge_streams(*streams), start=1):
             if isinstance(record, DeadLetter):
                 sink.dead_letter(record)

@@ -179,7 +179,7 @@ class Correlator:
             node = topo.node_of(resource) or alert.labels.get("node")
         return service, resource, node
 
-    def _candidates(self, member: Member) -> list[Incident]:
+    def _candidates(self, member: Member, common: bool) -> list[Incident]:
         store, topo, hops = self.store, self.topology, self.cfg.max_hops
         found: set[Incident] = set()
         if member.service:
@@ -199,7 +199,7 @@ class Correlator:
             found.update(store.by_resource.get(member.resource, ()))
         if member.node:
             found.update(store.by_node.get(member.node, ()))
-        if not member.chronic and not self._common_name(member):
+        if not member.chronic and not common:
             found.update(store.by_name.get(member.name, ()))  # same-check bursts
         return sorted((i for i in found if i.status in (OPEN, PENDING)), key=lambda i: i.seq)
 
@@ -210,8 +210,10 @@ class Correlator:
         best_key = (0.0, 0.0, 0)
         explained: list[Incident] = []
         accepted: list[Incident] = []
-        candidates = self._candidates(member)
-        burst = self._same_check_burst(member, candidates)
+        # Whether the check is background noise: asked once, both steps below need it.
+        common = not member.chronic and self._common_name(member)
+        candidates = self._candidates(member, common)
+        burst = self._same_check_burst(member, candidates, common)
         model, links = self.link_model, self.links
         evidence = []
         for inc in candidates:
@@ -252,12 +254,14 @@ class Correlator:
             explained = [inc for inc in explained if inc in accepted]
         return best, explained
 
-    def _same_check_burst(self, m: Member, candidates: list[Incident]) -> set[Incident]:
+    def _same_check_burst(
+        self, m: Member, candidates: list[Incident], common: bool
+    ) -> set[Incident]:
         """Incidents made only of alert `m.name` that started within the content window, when
         with `m` that check now fails on more than content_min_services entities: the same
         check failing on many hosts at once (an expired certificate, DNS, clock skew)."""
         c = self.cfg
-        if m.chronic or self._common_name(m):
+        if m.chronic or common:
             return set()
         pure = [
             inc
@@ -281,8 +285,14 @@ class Correlator:
             return False
         while starts and starts[0][0] < m.onset - c.content_baseline_s:
             starts.popleft()
-        before = {e for t, e in starts if t < m.onset - c.content_window_s}
-        return len(before) > c.content_min_services
+        limit, enough = m.onset - c.content_window_s, c.content_min_services
+        before: set[str] = set()
+        for t, e in starts:
+            if t < limit:
+                before.add(e)
+                if len(before) > enough:  # the answer is known: stop counting
+                    return True
+        return False
 
     def _merge(self, incidents: list[Incident]) -> Incident:
         survivor = min(incidents, key=lambda i: i.seq)

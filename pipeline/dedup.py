@@ -9,6 +9,7 @@ fingerprint expires, so memory follows what is open, not the history.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -64,6 +65,10 @@ class Deduplicator:
         self.states: dict[str, AlertState] = {}
         # Start times of each alert's recent firing episodes (outlives the alert's state).
         self.episodes: dict[str, deque[float]] = {}
+        # (episode start, fingerprint) of every episode counted, oldest first: the sweep
+        # finds the histories to forget from here instead of scanning all of them. An entry
+        # whose history has a later start since is skipped when it comes up.
+        self._episode_heap: list[tuple[float, str]] = []
         self._seen_ids: dict[str, float] = {}  # insertion-ordered: oldest first
         self.counts: Counter[str] = Counter()
         self.by_source: dict[str, Counter[str]] = {}
@@ -161,6 +166,7 @@ class Deduplicator:
         if starts is None:
             starts = self.episodes[state.fingerprint] = deque()
         starts.append(t)
+        heapq.heappush(self._episode_heap, (t, state.fingerprint))
         horizon = t - self.cfg.chronic_window_s
         while starts and starts[0] < horizon:
             starts.popleft()
@@ -194,9 +200,14 @@ class Deduplicator:
                 expired.append(fp)
         for fp in expired:
             del self.states[fp]
+        # Forget the histories whose latest start is older than the chronic window.
         old = now - self.cfg.chronic_window_s
-        for fp in [fp for fp, starts in self.episodes.items() if starts[-1] < old]:
-            del self.episodes[fp]
+        heap, episodes = self._episode_heap, self.episodes
+        while heap and heap[0][0] < old:
+            _, fp = heapq.heappop(heap)
+            starts = episodes.get(fp)
+            if starts is not None and starts[-1] < old:
+                del episodes[fp]
         horizon = now - self.cfg.redelivery_window_s
         seen = self._seen_ids
         # Ids arrive roughly in time order; stop at the first one still inside the window.

@@ -119,7 +119,9 @@ class Pipeline:
 
     # ---- input --------------------------------------------------------------------------
     def process(self, record: Alert | Change | MetricSample) -> None:
-        if isinstance(record, Change):
+        if type(record) is Alert:  # the common case first, without isinstance chains
+            self.process_alert(record)
+        elif isinstance(record, Change):
             self.process_change(record)
         elif isinstance(record, MetricSample):
             self.process_metric(record)

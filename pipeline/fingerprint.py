@@ -69,7 +69,7 @@ def alert_fingerprint(
     Cached on the labels in the order they came: re-fires of one alert come from one producer
     with one key order, so the common case skips building and sorting the label set.
     """
-    key = (name, service, resource, ignore, *labels.items())
+    key = (name, service, resource, ignore, *labels, *labels.values())  # no item tuples
     fp = _alert_cache.get(key)
     if fp is None:
         fp = label_fingerprint(alert_label_set(name, service, resource, labels, ignore))

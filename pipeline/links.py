@@ -91,6 +91,21 @@ class LinkFinder:
         self.topology = topology
         self.store = store
         self.symptoms = symptoms
+        # Per relation kind, its weight in the hand score (the configuration is frozen).
+        self._weights = {
+            "resource": cfg.same_resource,
+            "service": cfg.same_service,
+            "node_alert": cfg.node_alert,
+            "node": cfg.shared_node,
+            "calls": cfg.hop_weight(1),
+            "calls2": cfg.hop_weight(2),
+            "called_by": cfg.hop_weight(1),
+            "called_by2": cfg.hop_weight(2),
+            "check": cfg.same_name,
+        }
+        # The latest origin_hops answer: features and the hand score ask the same question
+        # about the same alert and incident, one after the other.
+        self._hops_memo: tuple[Member, Incident, int, int | None] | None = None
 
     # ---- evidence ---------------------------------------------------------------------------
     def find(self, m: Member, inc: Incident) -> Evidence:
@@ -187,6 +202,14 @@ class LinkFinder:
     def origin_hops(self, m: Member, inc: Incident) -> int | None:
         """Dependency hops from m down to the incident's origin (0: m is at the origin),
         None when the origin cannot reach m."""
+        memo = self._hops_memo
+        if memo is not None and memo[0] is m and memo[1] is inc and memo[2] == inc.version:
+            return memo[3]
+        hops = self._origin_hops(m, inc)
+        self._hops_memo = (m, inc, inc.version, hops)
+        return hops
+
+    def _origin_hops(self, m: Member, inc: Incident) -> int | None:
         c = self.cfg
         origins = inc.origins(c.root_slack_s)
         if m.service in origins or m.node in origins:
@@ -247,17 +270,7 @@ class LinkFinder:
         """Hand-weighted (strength, score): strength is how related (it must reach
         min_relation), score adds time closeness and the incident's origin."""
         c = self.cfg
-        weights = {
-            "resource": c.same_resource,
-            "service": c.same_service,
-            "node_alert": c.node_alert,
-            "node": c.shared_node,
-            "calls": c.hop_weight(1),
-            "calls2": c.hop_weight(2),
-            "called_by": c.hop_weight(1),
-            "called_by2": c.hop_weight(2),
-            "check": c.same_name,
-        }
+        weights = self._weights
         strength = score = 0.0
         for kind, quality in ev.quality.items():
             w = weights[kind]

@@ -91,7 +91,10 @@ def _labels(value: Any) -> dict[str, str]:
         return {}
     if not isinstance(value, dict):
         raise RecordError(f"'labels' must be an object, got {type(value).__name__}")
-    if all(type(v) is str for v in value.values()):
+    for v in value.values():  # a plain loop: the common all-strings case is hot
+        if type(v) is not str:
+            break
+    else:
         return value
     out: dict[str, str] = {}
     for key, item in value.items():
