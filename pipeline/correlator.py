@@ -94,7 +94,11 @@ class Correlator:
                 return None
             inc = self._place(alert, fp, state, state.onset, t)
         else:
-            inc.fold(alert.id, t)
+            # Incident.fold, inlined: most events are re-sends folded here.
+            inc.alert_ids.append(alert.id)
+            if t > inc.updated_at:
+                inc.updated_at = t
+            inc.dirty = True
             member.flapping = state.flapping
             member.chronic = state.chronic
             if firing:
@@ -118,7 +122,7 @@ class Correlator:
         if inc.status == PENDING and inc.version != version:  # membership or severity moved
             self._maybe_open(inc, now)
         if inc.status != PENDING:
-            self.out.touch(inc)
+            self.out.changed.setdefault(inc.id, inc)  # Outputs.touch
         return inc
 
     def on_timeout(self, state: AlertState) -> None:

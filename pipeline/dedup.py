@@ -118,7 +118,8 @@ class Deduplicator:
                 self._episode(state, t)
                 return Outcome.NEW, state
             return Outcome.UNSEEN_RESOLVE, state
-        state.last_time = max(state.last_time, t)
+        if t > state.last_time:
+            state.last_time = t
         if alert.status == "acknowledged":
             return (Outcome.ACK if state.seen_firing else Outcome.UNSEEN_RESOLVE), state
         if alert.status == "firing":
@@ -187,16 +188,18 @@ class Deduplicator:
         """Expire old state; return firing alerts that timed out (now treated as resolved)."""
         timed_out: list[AlertState] = []
         expired: list[str] = []
+        cfg = self.cfg
+        flap_window, timeout, ttl = cfg.flap_window_s, cfg.alert_timeout_s, cfg.resolved_ttl_s
         for fp, state in self.states.items():
-            if state.flapping and now - state.transitions[-1] >= self.cfg.flap_window_s:
+            if state.flapping and now - state.transitions[-1] >= flap_window:
                 state.flapping = False
             if state.firing:
-                if now - state.last_time >= self.cfg.alert_timeout_s:
+                if now - state.last_time >= timeout:
                     state.firing = False
-                    state.status_time = state.last_time + self.cfg.alert_timeout_s
+                    state.status_time = state.last_time + timeout
                     timed_out.append(state)
                     self.counts["timed_out"] += 1
-            elif now - state.last_time >= self.cfg.resolved_ttl_s:
+            elif now - state.last_time >= ttl:
                 expired.append(fp)
         for fp in expired:
             del self.states[fp]

@@ -76,6 +76,26 @@ class Evidence:
 
 _NONE = Evidence()  # shared empty evidence for incidents out of reach (never offered to)
 
+# Feature names per relation kind, built once (features() runs for every candidate).
+_NAMES = {
+    kind: {
+        part: f"{kind}_{part}"
+        for part in (
+            "sym_m",
+            "y_weak",
+            "y_chronic",
+            "sym_y",
+            "m_weak",
+            "y_symptom",
+            "y_firing",
+            "newroot",
+            "escalation",
+        )
+    }
+    | {"has": f"has_{kind}", "close": f"close_{kind}"}
+    for kind in KINDS
+}
+
 
 class LinkFinder:
     """Finds the evidence between a new member and a live incident, and describes it."""
@@ -228,26 +248,26 @@ class LinkFinder:
         f: dict[str, float] = {}
         sym_m = self.symptom_likeness(m.name)
         for kind, gap in ev.gaps.items():
+            name = _NAMES[kind]
             close = 1.0 - min(gap / c.window_s, 1.0)
-            f[f"has_{kind}"] = 1.0
-            f[f"close_{kind}"] = close
+            f[name["has"]] = 1.0
+            f[name["close"]] = close
             y = ev.via.get(kind)
             if y is None:
                 continue
-            sym_y = self.symptom_likeness(y.name)
             if kind in _CAUSE:  # m symptom of y
-                f[f"{kind}_sym_m"] = sym_m
-                f[f"{kind}_y_weak"] = 1.0 if y.severity <= 1 else 0.0
-                f[f"{kind}_y_chronic"] = 1.0 if y.chronic else 0.0
+                f[name["sym_m"]] = sym_m
+                f[name["y_weak"]] = 1.0 if y.severity <= 1 else 0.0
+                f[name["y_chronic"]] = 1.0 if y.chronic else 0.0
             elif kind in _ROOT:  # m cause of y
-                f[f"{kind}_sym_y"] = sym_y
-                f[f"{kind}_m_weak"] = 1.0 if m.severity <= 1 else 0.0
+                f[name["sym_y"]] = self.symptom_likeness(y.name)
+                f[name["m_weak"]] = 1.0 if m.severity <= 1 else 0.0
             else:
-                f[f"{kind}_y_symptom"] = 1.0 if y.symptom else 0.0
-                f[f"{kind}_y_firing"] = 1.0 if y.firing else 0.0
-                f[f"{kind}_y_chronic"] = 1.0 if y.chronic else 0.0
-                f[f"{kind}_newroot"] = (1.0 - sym_m) * (0.0 if m.symptom else 1.0)
-                f[f"{kind}_escalation"] = 1.0 if gap > c.window_s else 0.0
+                f[name["y_symptom"]] = 1.0 if y.symptom else 0.0
+                f[name["y_firing"]] = 1.0 if y.firing else 0.0
+                f[name["y_chronic"]] = 1.0 if y.chronic else 0.0
+                f[name["newroot"]] = (1.0 - sym_m) * (0.0 if m.symptom else 1.0)
+                f[name["escalation"]] = 1.0 if gap > c.window_s else 0.0
         f["m_severity"] = m.severity / 4
         f["m_sym"] = sym_m
         f["m_symptom"] = 1.0 if m.symptom else 0.0

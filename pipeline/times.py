@@ -19,50 +19,9 @@ class TimeError(ValueError):
     """A timestamp that cannot be read; the message says why."""
 
 
-# The common shape of event times, "YYYY-MM-DDTHH:MM:SS[.fff]Z", is read without datetime:
-# the minute ("YYYY-MM-DDTHH:MM", checked once by datetime and cached), two digits of
-# seconds, then ".fff" and the zone from a table. The answer is bit for bit datetime's
-# (whole microseconds over 10**6, as `timedelta.total_seconds` computes it).
-_MINUTES: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM" -> epoch seconds
-_MINUTES_LIMIT = 100_000
-_SECONDS = {f"{n:02d}": n for n in range(60)}
-_FRACTIONS = {"Z": 0, **{f".{n:03d}Z": n * 1000 for n in range(1000)}}  # -> microseconds
-
-
-def _fast_iso(value: str) -> float | None:
-    """Epoch seconds of a time in the common shape, None for any other text."""
-    if value[16:17] != ":" or value[10:11] != "T":
-        return None
-    seconds = _SECONDS.get(value[17:19])
-    micros = _FRACTIONS.get(value[19:])
-    if seconds is None or micros is None:
-        return None
-    minute = value[:16]
-    base = _MINUTES.get(minute)
-    if base is None:
-        try:
-            parsed = datetime.fromisoformat(minute)
-        except ValueError:
-            return None
-        if parsed.tzinfo is not None or parsed.second or value[4] != "-" or value[7] != "-":
-            return None
-        if len(_MINUTES) >= _MINUTES_LIMIT:
-            _MINUTES.clear()
-        base = _MINUTES[minute] = int(parsed.replace(tzinfo=UTC).timestamp())
-    return ((base + seconds) * 1_000_000 + micros) / 1_000_000
-
-
 def parse_time(value: object) -> float:
     """Epoch seconds from ISO 8601 with a zone, epoch seconds (int/float) or a numeric string."""
-    if type(value) is str:
-        ts = _fast_iso(value)
-        if ts is not None and _MIN_EPOCH < ts < _MAX_EPOCH:
-            return ts
-    if isinstance(value, bool):
-        raise TimeError(f"time must be ISO 8601 or epoch seconds, not {value!r}")
-    if isinstance(value, int | float):
-        ts = float(value)
-    elif isinstance(value, str):
+    if isinstance(value, str):
         # ISO 8601 is the common case: try it first (a failed float() costs more).
         try:
             parsed = datetime.fromisoformat(value)
@@ -72,6 +31,10 @@ def parse_time(value: object) -> float:
             if parsed.tzinfo is None:
                 raise TimeError(f"time {value!r} has no zone (add Z or an offset)")
             ts = parsed.timestamp()
+    elif isinstance(value, bool):
+        raise TimeError(f"time must be ISO 8601 or epoch seconds, not {value!r}")
+    elif isinstance(value, int | float):
+        ts = float(value)
     else:
         raise TimeError(f"time must be ISO 8601 or epoch seconds, not {type(value).__name__}")
     if not _MIN_EPOCH < ts < _MAX_EPOCH:
