@@ -77,7 +77,7 @@ def iter_lines(path: Path, progress: Progress | None = None) -> Iterator[tuple[i
             for lineno, text in enumerate(handle, start=1):
                 if progress is not None:
                     progress(len(text))
-                if text.strip():
+                if not text.isspace():  # as `text.strip()`, without copying the line
                     yield lineno, text.rstrip("\n")
         except UnicodeDecodeError as exc:
             raise InputError(f"{path} is not UTF-8 text: {exc.reason}") from None
@@ -189,10 +189,19 @@ def merge_streams(*streams: Iterable[Record]) -> Iterator[Record]:
 
     for order, stream in enumerate(streams):
         push(order, iter(stream))
+    end = object()
+    replace, pop = heapq.heapreplace, heapq.heappop
     while heap:
-        _, order, _, record, it = heapq.heappop(heap)
+        _, order, _, record, it = heap[0]
         yield record
-        push(order, it)
+        # The next record of the same stream takes the head's place (one heap operation);
+        # (time, stream, counter) orders every entry, so this is the pop-then-push order.
+        nxt = next(it, end)
+        if nxt is end:
+            pop(heap)
+        else:
+            counter += 1
+            replace(heap, (merge_time(nxt), order, counter, nxt, it))
 
 
 def read_yaml(path: Path) -> Any:

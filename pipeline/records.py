@@ -160,7 +160,16 @@ def alert_from_dict(record: Any, *, time_optional: bool = False, native: bool = 
     name = get("name")
     if type(name) is not str or not name:
         name = (_opt_str(record, "name") or "") if by_key else _req_str(record, "name")
-    t = None if time_optional and get("time") in (None, "") else _time(record)
+    t = get("time")  # _time, inlined
+    if t is None or t == "":
+        if not time_optional:
+            raise RecordError("missing required field 'time'")
+        t = None
+    else:
+        try:
+            t = parse_time(t)
+        except TimeError as exc:
+            raise RecordError(str(exc)) from None
     labels = _labels(get("labels"))
     if service is None and resource is None and not by_key:
         raise RecordError("an alert needs 'service' or 'resource'")
