@@ -129,22 +129,26 @@ class LinkFinder:
 
     # ---- evidence ---------------------------------------------------------------------------
     def find(self, m: Member, inc: Incident) -> Evidence:
+        # Hot: runs for every candidate of every new alert. The helpers below (_closeness,
+        # _plain, _cause_weight, _symptom_weight) are inlined with the same arithmetic.
         c = self.cfg
         t = m.onset
         if t > inc.start + c.max_age_s or t < inc.start - c.window_s:
             return _NONE
         ev = Evidence()
-        close = self._closeness
+        window, chronic = c.window_s, c.chronic_factor
         if m.resource:
             for y in inc.resource_members.get(m.resource, ()):
                 gap = abs(t - y.onset)
-                if gap <= c.window_s or self.escalates(m, y, gap):
-                    ev.offer("resource", gap, y, self._plain(y) * close(gap))
+                if gap <= window or self.escalates(m, y, gap):
+                    plain = chronic if y.chronic else 1.0
+                    ev.offer("resource", gap, y, plain * (1.0 - 0.5 * min(gap / window, 1.0)))
         if m.service:
             for y in inc.service_members.get(m.service, ()):
                 gap = abs(t - y.onset)
                 if gap <= c.service_gap_s or self.escalates(m, y, gap):
-                    ev.offer("service", gap, y, self._plain(y) * close(gap))
+                    plain = chronic if y.chronic else 1.0
+                    ev.offer("service", gap, y, plain * (1.0 - 0.5 * min(gap / window, 1.0)))
         if m.node:
             node_alert = m.resource == m.node
             for y in inc.node_members.get(m.node, ()):
@@ -152,7 +156,8 @@ class LinkFinder:
                 if gap <= c.node_window_s:
                     about_node = node_alert or y.resource == m.node
                     kind = "node_alert" if about_node else "node"
-                    ev.offer(kind, gap, y, self._plain(y) * close(gap))
+                    plain = chronic if y.chronic else 1.0
+                    ev.offer(kind, gap, y, plain * (1.0 - 0.5 * min(gap / window, 1.0)))
                     if node_alert and t <= inc.start + c.root_slack_s:
                         ev.explains = True
         if m.service and inc.service_members:
@@ -164,23 +169,36 @@ class LinkFinder:
         assert m.service is not None
         t = m.onset
         members = inc.service_members
-        close = self._closeness
+        window, slack, chronic = c.window_s, c.link_slack_s, c.chronic_factor
+        weak, floor = c.weak_cause_factor, c.symptom_floor
         as_symptom = self._symptom_weight(m.name)
         for svc, hops in topo.downstream(m.service, c.max_hops).items():
-            for y in members.get(svc, ()):
+            ys = members.get(svc)
+            if not ys:
+                continue
+            for y in ys:
                 lag = t - y.onset
-                if -c.link_slack_s <= lag <= c.window_s:
-                    q = as_symptom * self._cause_weight(y.severity) * self._plain(y)
-                    ev.offer("calls" if hops == 1 else "calls2", abs(lag), y, q * close(lag))
+                if -slack <= lag <= window:
+                    cause = 1.0 if y.severity >= 2 else weak
+                    plain = chronic if y.chronic else 1.0
+                    q = as_symptom * cause * plain
+                    close = 1.0 - 0.5 * min(abs(lag) / window, 1.0)
+                    ev.offer("calls" if hops == 1 else "calls2", abs(lag), y, q * close)
         root_like = t <= inc.start + c.root_slack_s
-        as_cause = self._cause_weight(m.severity)
+        as_cause = 1.0 if m.severity >= 2 else weak
+        likeness = self.symptom_likeness
         for svc, hops in topo.upstream(m.service, c.max_hops).items():
-            for y in members.get(svc, ()):
+            ys = members.get(svc)
+            if not ys:
+                continue
+            for y in ys:
                 lead = y.onset - t
-                if -c.link_slack_s <= lead <= c.window_s:
-                    q = self._symptom_weight(y.name) * as_cause * self._plain(y)
+                if -slack <= lead <= window:
+                    plain = chronic if y.chronic else 1.0
+                    q = (floor + (1.0 - floor) * likeness(y.name)) * as_cause * plain
                     kind = "called_by" if hops == 1 else "called_by2"
-                    ev.offer(kind, abs(lead), y, q * close(lead))
+                    close = 1.0 - 0.5 * min(abs(lead) / window, 1.0)
+                    ev.offer(kind, abs(lead), y, q * close)
                     if root_like and y.onset <= inc.start + c.root_slack_s:
                         ev.explains = True
 
