@@ -120,10 +120,18 @@ class Deduplicator:
             return Outcome.UNSEEN_RESOLVE, state
         if t > state.last_time:
             state.last_time = t
-        if alert.status == "acknowledged":
-            return (Outcome.ACK if state.seen_firing else Outcome.UNSEEN_RESOLVE), state
-        if alert.status == "firing":
+        status = alert.status
+        if status == "firing":
+            if state.firing and state.seen_firing:  # a re-send, the common case (_firing)
+                if t < state.onset:
+                    state.onset = t
+                if alert.severity != state.severity or alert.summary != state.summary:
+                    state.severity, state.summary = alert.severity, alert.summary
+                    return Outcome.UPDATE, state
+                return Outcome.DUPLICATE, state
             return self._firing(alert, state, t), state
+        if status == "acknowledged":
+            return (Outcome.ACK if state.seen_firing else Outcome.UNSEEN_RESOLVE), state
         return self._resolved(state, t), state
 
     def _firing(self, alert: Alert, state: AlertState, t: float) -> str:
