@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Protocol
 
 from pipeline.config import CorrelationConfig, IncidentConfig
@@ -29,6 +30,8 @@ from pipeline.store import IncidentStore
 from pipeline.topology import Topology
 
 _FIRING = frozenset({Outcome.NEW, Outcome.REFIRE, Outcome.DUPLICATE, Outcome.UPDATE})
+_LIVE = (OPEN, PENDING)  # the statuses an alert can still join
+_SEQ = attrgetter("seq")
 
 # Called with (alert id, member, candidate incident, features) for every candidate weighed,
 # then with (alert id, member, None, {}) once the member is placed: how the link model's
@@ -187,25 +190,26 @@ class Correlator:
         store, topo, hops = self.store, self.topology, self.cfg.max_hops
         found: set[Incident] = set()
         if member.service:
-            found.update(store.by_service.get(member.service, ()))
+            by_service = store.by_service
+            found.update(by_service.get(member.service, ()))
             # Neighbours link only through members started within the window: skip incidents
             # that have had no new alert for longer (the common case in a long stream).
             recent = member.onset - self.cfg.window_s - self.cfg.link_slack_s
-            by_service = store.by_service
-            for svc in (
-                *topo.downstream(member.service, hops),
-                *topo.upstream(member.service, hops),
+            for near in (
+                topo.downstream(member.service, hops),
+                topo.upstream(member.service, hops),
             ):
-                for inc in by_service.get(svc, ()):
-                    if inc.last_onset >= recent:
-                        found.add(inc)
+                for svc in near:
+                    incs = by_service.get(svc)
+                    if incs:
+                        found.update(inc for inc in incs if inc.last_onset >= recent)
         if member.resource:
             found.update(store.by_resource.get(member.resource, ()))
         if member.node:
             found.update(store.by_node.get(member.node, ()))
         if not member.chronic and not common:
             found.update(store.by_name.get(member.name, ()))  # same-check bursts
-        return sorted((i for i in found if i.status in (OPEN, PENDING)), key=lambda i: i.seq)
+        return sorted((i for i in found if i.status in _LIVE), key=_SEQ)
 
     def _choose(self, member: Member) -> tuple[Incident | None, list[Incident]]:
         """The most related live incident (if any is related enough), and every incident the
