@@ -148,7 +148,10 @@ class Pipeline:
                 raise RecordError("event has no timestamp and no earlier event dates it")
             t = alert.time = clock
         if clock is None or t > clock:
-            self.advance(t)
+            if t < self._next_sweep:
+                self.clock = t  # advance() when no sweep is due (most events)
+            else:
+                self.advance(t)
         counts = self.counts
         counts["alerts"] += 1
         labels = match_labels(alert) if self._needs_labels else _NO_LABELS
