@@ -15,7 +15,7 @@ from typing import IO, Any, TypeVar
 import orjson
 import yaml
 
-from connectors.formats import parse_alert_payload
+from connectors.formats import canonical_alert, parse_alert_payload
 from pipeline.feedback import Feedback, feedback_from_dict
 from pipeline.records import (
     Alert,
@@ -77,7 +77,7 @@ def iter_lines(path: Path, progress: Progress | None = None) -> Iterator[tuple[i
             for lineno, text in enumerate(handle, start=1):
                 if progress is not None:
                     progress(len(text))
-                if text.strip():
+                if not text.isspace():  # as `text.strip()`, without copying the line
                     yield lineno, text.rstrip("\n")
         except UnicodeDecodeError as exc:
             raise InputError(f"{path} is not UTF-8 text: {exc.reason}") from None
@@ -90,14 +90,21 @@ def read_alerts(
 ) -> Iterator[Alert | DeadLetter]:
     """Alerts of a JSONL file in any supported format, bad lines as dead letters."""
     name = str(path)
+    loads = orjson.loads
     for lineno, text in iter_lines(path, progress):
         try:
-            parsed = parse_alert_payload(orjson.loads(text), received_at=received_at)
+            obj = loads(text)
+            alert = canonical_alert(obj)
+            if alert is None:
+                parsed = parse_alert_payload(obj, received_at=received_at)
         except orjson.JSONDecodeError as exc:
             yield DeadLetter(name, lineno, f"invalid JSON: {exc}", text)
             continue
         except RecordError as exc:
             yield DeadLetter(name, lineno, str(exc), text)
+            continue
+        if alert is not None:
+            yield alert
             continue
         yield from parsed.alerts
         for index, reason in parsed.errors:
@@ -182,10 +189,19 @@ def merge_streams(*streams: Iterable[Record]) -> Iterator[Record]:
 
     for order, stream in enumerate(streams):
         push(order, iter(stream))
+    end = object()
+    replace, pop = heapq.heapreplace, heapq.heappop
     while heap:
-        _, order, _, record, it = heapq.heappop(heap)
+        _, order, _, record, it = heap[0]
         yield record
-        push(order, it)
+        # The next record of the same stream takes the head's place (one heap operation);
+        # (time, stream, counter) orders every entry, so this is the pop-then-push order.
+        nxt = next(it, end)
+        if nxt is end:
+            pop(heap)
+        else:
+            counter += 1
+            replace(heap, (merge_time(nxt), order, counter, nxt, it))
 
 
 def read_yaml(path: Path) -> Any:
@@ -230,6 +246,13 @@ class OutputFiles:
 
     def write_json(self, name: str, obj: Any) -> None:
         self._handles[name].write(orjson.dumps(obj) + b"\n")
+
+    def write_many(self, name: str, objs: Iterable[Any]) -> None:
+        """Each object as a line, in one write (the same bytes as write_json of each)."""
+        dumps = orjson.dumps
+        data = b"".join([dumps(obj) + b"\n" for obj in objs])
+        if data:
+            self._handles[name].write(data)
 
     def write_whole(self, name: str, obj: Any) -> None:
         self._handles[name].write(orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n")

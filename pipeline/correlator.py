@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Protocol
 
 from pipeline.config import CorrelationConfig, IncidentConfig
@@ -29,6 +30,8 @@ from pipeline.store import IncidentStore
 from pipeline.topology import Topology
 
 _FIRING = frozenset({Outcome.NEW, Outcome.REFIRE, Outcome.DUPLICATE, Outcome.UPDATE})
+_LIVE = (OPEN, PENDING)  # the statuses an alert can still join
+_SEQ = attrgetter("seq")
 
 # Called with (alert id, member, candidate incident, features) for every candidate weighed,
 # then with (alert id, member, None, {}) once the member is placed: how the link model's
@@ -94,7 +97,11 @@ class Correlator:
                 return None
             inc = self._place(alert, fp, state, state.onset, t)
         else:
-            inc.fold(alert.id, t)
+            # Incident.fold, inlined: most events are re-sends folded here.
+            inc.alert_ids.append(alert.id)
+            if t > inc.updated_at:
+                inc.updated_at = t
+            inc.dirty = True
             member.flapping = state.flapping
             member.chronic = state.chronic
             if firing:
@@ -118,7 +125,7 @@ class Correlator:
         if inc.status == PENDING and inc.version != version:  # membership or severity moved
             self._maybe_open(inc, now)
         if inc.status != PENDING:
-            self.out.touch(inc)
+            self.out.changed.setdefault(inc.id, inc)  # Outputs.touch
         return inc
 
     def on_timeout(self, state: AlertState) -> None:
@@ -179,29 +186,30 @@ class Correlator:
             node = topo.node_of(resource) or alert.labels.get("node")
         return service, resource, node
 
-    def _candidates(self, member: Member) -> list[Incident]:
+    def _candidates(self, member: Member, common: bool) -> list[Incident]:
         store, topo, hops = self.store, self.topology, self.cfg.max_hops
         found: set[Incident] = set()
         if member.service:
-            found.update(store.by_service.get(member.service, ()))
+            by_service = store.by_service
+            found.update(by_service.get(member.service, ()))
             # Neighbours link only through members started within the window: skip incidents
             # that have had no new alert for longer (the common case in a long stream).
             recent = member.onset - self.cfg.window_s - self.cfg.link_slack_s
-            by_service = store.by_service
-            for svc in (
-                *topo.downstream(member.service, hops),
-                *topo.upstream(member.service, hops),
+            for near in (
+                topo.downstream(member.service, hops),
+                topo.upstream(member.service, hops),
             ):
-                for inc in by_service.get(svc, ()):
-                    if inc.last_onset >= recent:
-                        found.add(inc)
+                for svc in near:
+                    incs = by_service.get(svc)
+                    if incs:
+                        found.update(inc for inc in incs if inc.last_onset >= recent)
         if member.resource:
             found.update(store.by_resource.get(member.resource, ()))
         if member.node:
             found.update(store.by_node.get(member.node, ()))
-        if not member.chronic and not self._common_name(member):
+        if not member.chronic and not common:
             found.update(store.by_name.get(member.name, ()))  # same-check bursts
-        return sorted((i for i in found if i.status in (OPEN, PENDING)), key=lambda i: i.seq)
+        return sorted((i for i in found if i.status in _LIVE), key=_SEQ)
 
     def _choose(self, member: Member) -> tuple[Incident | None, list[Incident]]:
         """The most related live incident (if any is related enough), and every incident the
@@ -210,8 +218,10 @@ class Correlator:
         best_key = (0.0, 0.0, 0)
         explained: list[Incident] = []
         accepted: list[Incident] = []
-        candidates = self._candidates(member)
-        burst = self._same_check_burst(member, candidates)
+        # Whether the check is background noise: asked once, both steps below need it.
+        common = not member.chronic and self._common_name(member)
+        candidates = self._candidates(member, common)
+        burst = self._same_check_burst(member, candidates, common)
         model, links = self.link_model, self.links
         evidence = []
         for inc in candidates:
@@ -252,12 +262,14 @@ class Correlator:
             explained = [inc for inc in explained if inc in accepted]
         return best, explained
 
-    def _same_check_burst(self, m: Member, candidates: list[Incident]) -> set[Incident]:
+    def _same_check_burst(
+        self, m: Member, candidates: list[Incident], common: bool
+    ) -> set[Incident]:
         """Incidents made only of alert `m.name` that started within the content window, when
         with `m` that check now fails on more than content_min_services entities: the same
         check failing on many hosts at once (an expired certificate, DNS, clock skew)."""
         c = self.cfg
-        if m.chronic or self._common_name(m):
+        if m.chronic or common:
             return set()
         pure = [
             inc
@@ -281,8 +293,14 @@ class Correlator:
             return False
         while starts and starts[0][0] < m.onset - c.content_baseline_s:
             starts.popleft()
-        before = {e for t, e in starts if t < m.onset - c.content_window_s}
-        return len(before) > c.content_min_services
+        limit, enough = m.onset - c.content_window_s, c.content_min_services
+        before: set[str] = set()
+        for t, e in starts:
+            if t < limit:
+                before.add(e)
+                if len(before) > enough:  # the answer is known: stop counting
+                    return True
+        return False
 
     def _merge(self, incidents: list[Incident]) -> Incident:
         survivor = min(incidents, key=lambda i: i.seq)

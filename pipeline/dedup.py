@@ -9,6 +9,7 @@ fingerprint expires, so memory follows what is open, not the history.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -64,6 +65,10 @@ class Deduplicator:
         self.states: dict[str, AlertState] = {}
         # Start times of each alert's recent firing episodes (outlives the alert's state).
         self.episodes: dict[str, deque[float]] = {}
+        # (episode start, fingerprint) of every episode counted, oldest first: the sweep
+        # finds the histories to forget from here instead of scanning all of them. An entry
+        # whose history has a later start since is skipped when it comes up.
+        self._episode_heap: list[tuple[float, str]] = []
         self._seen_ids: dict[str, float] = {}  # insertion-ordered: oldest first
         self.counts: Counter[str] = Counter()
         self.by_source: dict[str, Counter[str]] = {}
@@ -113,11 +118,20 @@ class Deduplicator:
                 self._episode(state, t)
                 return Outcome.NEW, state
             return Outcome.UNSEEN_RESOLVE, state
-        state.last_time = max(state.last_time, t)
-        if alert.status == "acknowledged":
-            return (Outcome.ACK if state.seen_firing else Outcome.UNSEEN_RESOLVE), state
-        if alert.status == "firing":
+        if t > state.last_time:
+            state.last_time = t
+        status = alert.status
+        if status == "firing":
+            if state.firing and state.seen_firing:  # a re-send, the common case (_firing)
+                if t < state.onset:
+                    state.onset = t
+                if alert.severity != state.severity or alert.summary != state.summary:
+                    state.severity, state.summary = alert.severity, alert.summary
+                    return Outcome.UPDATE, state
+                return Outcome.DUPLICATE, state
             return self._firing(alert, state, t), state
+        if status == "acknowledged":
+            return (Outcome.ACK if state.seen_firing else Outcome.UNSEEN_RESOLVE), state
         return self._resolved(state, t), state
 
     def _firing(self, alert: Alert, state: AlertState, t: float) -> str:
@@ -161,6 +175,7 @@ class Deduplicator:
         if starts is None:
             starts = self.episodes[state.fingerprint] = deque()
         starts.append(t)
+        heapq.heappush(self._episode_heap, (t, state.fingerprint))
         horizon = t - self.cfg.chronic_window_s
         while starts and starts[0] < horizon:
             starts.popleft()
@@ -181,22 +196,29 @@ class Deduplicator:
         """Expire old state; return firing alerts that timed out (now treated as resolved)."""
         timed_out: list[AlertState] = []
         expired: list[str] = []
+        cfg = self.cfg
+        flap_window, timeout, ttl = cfg.flap_window_s, cfg.alert_timeout_s, cfg.resolved_ttl_s
         for fp, state in self.states.items():
-            if state.flapping and now - state.transitions[-1] >= self.cfg.flap_window_s:
+            if state.flapping and now - state.transitions[-1] >= flap_window:
                 state.flapping = False
             if state.firing:
-                if now - state.last_time >= self.cfg.alert_timeout_s:
+                if now - state.last_time >= timeout:
                     state.firing = False
-                    state.status_time = state.last_time + self.cfg.alert_timeout_s
+                    state.status_time = state.last_time + timeout
                     timed_out.append(state)
                     self.counts["timed_out"] += 1
-            elif now - state.last_time >= self.cfg.resolved_ttl_s:
+            elif now - state.last_time >= ttl:
                 expired.append(fp)
         for fp in expired:
             del self.states[fp]
+        # Forget the histories whose latest start is older than the chronic window.
         old = now - self.cfg.chronic_window_s
-        for fp in [fp for fp, starts in self.episodes.items() if starts[-1] < old]:
-            del self.episodes[fp]
+        heap, episodes = self._episode_heap, self.episodes
+        while heap and heap[0][0] < old:
+            _, fp = heapq.heappop(heap)
+            starts = episodes.get(fp)
+            if starts is not None and starts[-1] < old:
+                del episodes[fp]
         horizon = now - self.cfg.redelivery_window_s
         seen = self._seen_ids
         # Ids arrive roughly in time order; stop at the first one still inside the window.

@@ -119,7 +119,9 @@ class Pipeline:
 
     # ---- input --------------------------------------------------------------------------
     def process(self, record: Alert | Change | MetricSample) -> None:
-        if isinstance(record, Change):
+        if type(record) is Alert:  # the common case first, without isinstance chains
+            self.process_alert(record)
+        elif isinstance(record, Change):
             self.process_change(record)
         elif isinstance(record, MetricSample):
             self.process_metric(record)
@@ -139,24 +141,31 @@ class Pipeline:
 
     def process_alert(self, alert: Alert) -> None:
         """Run one alert event through every stage. Raises RecordError if it cannot be dated."""
-        if alert.time is None:
-            if self.clock is None:
+        t = alert.time
+        clock = self.clock
+        if t is None:
+            if clock is None:
                 raise RecordError("event has no timestamp and no earlier event dates it")
-            alert.time = self.clock
-        if self.clock is None or alert.time > self.clock:
-            self.advance(alert.time)
-        self.counts["alerts"] += 1
+            t = alert.time = clock
+        if clock is None or t > clock:
+            if t < self._next_sweep:
+                self.clock = t  # advance() when no sweep is due (most events)
+            else:
+                self.advance(t)
+        counts = self.counts
+        counts["alerts"] += 1
         labels = match_labels(alert) if self._needs_labels else _NO_LABELS
         if self.silencer.silences:
             reason = self.silencer.check(alert, labels)
             if reason:
-                self.counts["silenced"] += 1
-                self.out.suppress(alert.id, reason, alert.time)
+                counts["silenced"] += 1
+                self.out.suppress(alert.id, reason, t)
                 return
-        fp = self.dedup.fingerprint(alert)
-        outcome, state = self.dedup.process(alert, fp)
+        dedup = self.dedup
+        fp = alert.fingerprint or dedup.fingerprint(alert)
+        outcome, state = dedup.process(alert, fp)
         if outcome == Outcome.REDELIVERED:
-            self.counts["redelivered"] += 1
+            counts["redelivered"] += 1
             return
         assert state is not None
         if self.inhibitor.rules:
@@ -164,13 +173,14 @@ class Pipeline:
             if fp not in self.store.by_fp:
                 reason = self.inhibitor.check(fp, labels)
                 if reason:
-                    self.counts["inhibited"] += 1
-                    self.out.suppress(alert.id, reason, alert.time)
+                    counts["inhibited"] += 1
+                    self.out.suppress(alert.id, reason, t)
                     return
+        out = self.out
         for observer in self.observers:
-            observer.observe(alert, self.out, state)
-        inc = self.correlator.handle(alert, fp, outcome, state, self.clock or alert.time)
-        if inc is not None and inc.status == OPEN and inc.stale_rca:
+            observer.observe(alert, out, state)
+        inc = self.correlator.handle(alert, fp, outcome, state, self.clock or t)
+        if inc is not None and inc.stale_rca and inc.status == OPEN:
             rc = self.config.root_cause
             if (
                 inc.rankings < rc.eager_rankings

@@ -54,7 +54,11 @@ def alert_label_set(
     return out
 
 
-_alert_cache: dict[tuple[object, ...], str] = {}
+# (name, service, resource, ignore) -> recent (labels, fingerprint) pairs of that alert. Keyed
+# without the labels: hashing every label value of every event costs more than comparing one
+# or two label sets (dict equality compares values without hashing them).
+_alert_cache: dict[tuple[object, ...], list[tuple[dict[str, str], str]]] = {}
+_BUCKET_LIMIT = 8  # label sets kept per alert identity (a label that changes every event)
 
 
 def alert_fingerprint(
@@ -66,14 +70,21 @@ def alert_fingerprint(
 ) -> str:
     """Fingerprint of a canonical alert's identifying label set (`alert_label_set`).
 
-    Cached on the labels in the order they came: re-fires of one alert come from one producer
-    with one key order, so the common case skips building and sorting the label set.
+    Cached per alert identity and label set: re-fires of one alert carry the same labels, so
+    the common case skips building, sorting and hashing the label set.
     """
-    key = (name, service, resource, ignore, *labels.items())
-    fp = _alert_cache.get(key)
-    if fp is None:
-        fp = label_fingerprint(alert_label_set(name, service, resource, labels, ignore))
+    key = (name, service, resource, ignore)
+    bucket = _alert_cache.get(key)
+    if bucket is None:
         if len(_alert_cache) >= _CACHE_LIMIT:
             _alert_cache.clear()
-        _alert_cache[key] = fp
+        bucket = _alert_cache[key] = []
+    else:
+        for known, fp in bucket:
+            if known == labels:
+                return fp
+    fp = label_fingerprint(alert_label_set(name, service, resource, labels, ignore))
+    if len(bucket) >= _BUCKET_LIMIT:
+        del bucket[0]
+    bucket.append((dict(labels), fp))
     return fp

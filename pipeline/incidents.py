@@ -8,7 +8,6 @@ and `merged` when another incident absorbs it. Only open/resolved/merged inciden
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +68,7 @@ class Incident:
     node_members: dict[str, list[Member]] = field(default_factory=dict)
     resource_members: dict[str, list[Member]] = field(default_factory=dict)
     resources: set[str] = field(default_factory=set)
-    nodes: Counter[str] = field(default_factory=Counter)
+    nodes: dict[str, int] = field(default_factory=dict)  # node -> members on it
     names: dict[str, set[str]] = field(default_factory=dict)  # alert name -> entities
     severity: int = 0
     firing: int = 0
@@ -119,7 +118,7 @@ class Incident:
             self.resource_members.setdefault(member.resource, []).append(member)
         if member.node:
             structural = structural or member.node not in self.nodes
-            self.nodes[member.node] += 1
+            self.nodes[member.node] = self.nodes.get(member.node, 0) + 1
             self.node_members.setdefault(member.node, []).append(member)
         self.severity = max(self.severity, member.severity)
         if member.firing:

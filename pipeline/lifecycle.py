@@ -36,22 +36,25 @@ class Lifecycle:
 
     def sweep(self, now: float) -> None:
         cfg = self.icfg
+        # Runs every sweep over every live incident: settings read once, cheap tests first.
+        quiet_s, pending_ttl = cfg.resolve_quiet_s, cfg.pending_ttl_s
+        forget_after = cfg.reopen_window_s + cfg.resolve_quiet_s
         for inc in list(self.store.live.values()):
-            if inc.status == PENDING:
-                quiet = inc.firing == 0 and now - inc.last_resolve >= cfg.resolve_quiet_s
-                if quiet or now - inc.start >= cfg.pending_ttl_s:
+            status = inc.status
+            quiet = inc.firing == 0 and now - inc.last_resolve >= quiet_s
+            if status == PENDING:
+                if quiet or now - inc.start >= pending_ttl:
                     self._expire_pending(inc, now)
                 continue
-            quiet = inc.firing == 0 and now - inc.last_resolve >= cfg.resolve_quiet_s
-            if inc.status == OPEN and quiet:
-                inc.status = RESOLVED
+            if status == OPEN and quiet:
+                inc.status = status = RESOLVED
                 inc.resolved_at = inc.last_resolve
                 inc.changed()
                 self.resolved += 1
                 self.out.touch(inc)
-            if inc.status == RESOLVED:
+            if status == RESOLVED:
                 assert inc.resolved_at is not None
-                if now - inc.resolved_at >= cfg.reopen_window_s + cfg.resolve_quiet_s:
+                if now - inc.resolved_at >= forget_after:
                     self.store.remove(inc)
                     self.out.final.append(inc)
         self._expire_orphans(now)

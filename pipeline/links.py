@@ -76,6 +76,26 @@ class Evidence:
 
 _NONE = Evidence()  # shared empty evidence for incidents out of reach (never offered to)
 
+# Feature names per relation kind, built once (features() runs for every candidate).
+_NAMES = {
+    kind: {
+        part: f"{kind}_{part}"
+        for part in (
+            "sym_m",
+            "y_weak",
+            "y_chronic",
+            "sym_y",
+            "m_weak",
+            "y_symptom",
+            "y_firing",
+            "newroot",
+            "escalation",
+        )
+    }
+    | {"has": f"has_{kind}", "close": f"close_{kind}"}
+    for kind in KINDS
+}
+
 
 class LinkFinder:
     """Finds the evidence between a new member and a live incident, and describes it."""
@@ -91,25 +111,44 @@ class LinkFinder:
         self.topology = topology
         self.store = store
         self.symptoms = symptoms
+        # Per relation kind, its weight in the hand score (the configuration is frozen).
+        self._weights = {
+            "resource": cfg.same_resource,
+            "service": cfg.same_service,
+            "node_alert": cfg.node_alert,
+            "node": cfg.shared_node,
+            "calls": cfg.hop_weight(1),
+            "calls2": cfg.hop_weight(2),
+            "called_by": cfg.hop_weight(1),
+            "called_by2": cfg.hop_weight(2),
+            "check": cfg.same_name,
+        }
+        # The latest origin_hops answer: features and the hand score ask the same question
+        # about the same alert and incident, one after the other.
+        self._hops_memo: tuple[Member, Incident, int, int | None] | None = None
 
     # ---- evidence ---------------------------------------------------------------------------
     def find(self, m: Member, inc: Incident) -> Evidence:
+        # Hot: runs for every candidate of every new alert. The helpers below (_closeness,
+        # _plain, _cause_weight, _symptom_weight) are inlined with the same arithmetic.
         c = self.cfg
         t = m.onset
         if t > inc.start + c.max_age_s or t < inc.start - c.window_s:
             return _NONE
         ev = Evidence()
-        close = self._closeness
+        window, chronic = c.window_s, c.chronic_factor
         if m.resource:
             for y in inc.resource_members.get(m.resource, ()):
                 gap = abs(t - y.onset)
-                if gap <= c.window_s or self.escalates(m, y, gap):
-                    ev.offer("resource", gap, y, self._plain(y) * close(gap))
+                if gap <= window or self.escalates(m, y, gap):
+                    plain = chronic if y.chronic else 1.0
+                    ev.offer("resource", gap, y, plain * (1.0 - 0.5 * min(gap / window, 1.0)))
         if m.service:
             for y in inc.service_members.get(m.service, ()):
                 gap = abs(t - y.onset)
                 if gap <= c.service_gap_s or self.escalates(m, y, gap):
-                    ev.offer("service", gap, y, self._plain(y) * close(gap))
+                    plain = chronic if y.chronic else 1.0
+                    ev.offer("service", gap, y, plain * (1.0 - 0.5 * min(gap / window, 1.0)))
         if m.node:
             node_alert = m.resource == m.node
             for y in inc.node_members.get(m.node, ()):
@@ -117,7 +156,8 @@ class LinkFinder:
                 if gap <= c.node_window_s:
                     about_node = node_alert or y.resource == m.node
                     kind = "node_alert" if about_node else "node"
-                    ev.offer(kind, gap, y, self._plain(y) * close(gap))
+                    plain = chronic if y.chronic else 1.0
+                    ev.offer(kind, gap, y, plain * (1.0 - 0.5 * min(gap / window, 1.0)))
                     if node_alert and t <= inc.start + c.root_slack_s:
                         ev.explains = True
         if m.service and inc.service_members:
@@ -129,23 +169,36 @@ class LinkFinder:
         assert m.service is not None
         t = m.onset
         members = inc.service_members
-        close = self._closeness
+        window, slack, chronic = c.window_s, c.link_slack_s, c.chronic_factor
+        weak, floor = c.weak_cause_factor, c.symptom_floor
         as_symptom = self._symptom_weight(m.name)
         for svc, hops in topo.downstream(m.service, c.max_hops).items():
-            for y in members.get(svc, ()):
+            ys = members.get(svc)
+            if not ys:
+                continue
+            for y in ys:
                 lag = t - y.onset
-                if -c.link_slack_s <= lag <= c.window_s:
-                    q = as_symptom * self._cause_weight(y.severity) * self._plain(y)
-                    ev.offer("calls" if hops == 1 else "calls2", abs(lag), y, q * close(lag))
+                if -slack <= lag <= window:
+                    cause = 1.0 if y.severity >= 2 else weak
+                    plain = chronic if y.chronic else 1.0
+                    q = as_symptom * cause * plain
+                    close = 1.0 - 0.5 * min(abs(lag) / window, 1.0)
+                    ev.offer("calls" if hops == 1 else "calls2", abs(lag), y, q * close)
         root_like = t <= inc.start + c.root_slack_s
-        as_cause = self._cause_weight(m.severity)
+        as_cause = 1.0 if m.severity >= 2 else weak
+        likeness = self.symptom_likeness
         for svc, hops in topo.upstream(m.service, c.max_hops).items():
-            for y in members.get(svc, ()):
+            ys = members.get(svc)
+            if not ys:
+                continue
+            for y in ys:
                 lead = y.onset - t
-                if -c.link_slack_s <= lead <= c.window_s:
-                    q = self._symptom_weight(y.name) * as_cause * self._plain(y)
+                if -slack <= lead <= window:
+                    plain = chronic if y.chronic else 1.0
+                    q = (floor + (1.0 - floor) * likeness(y.name)) * as_cause * plain
                     kind = "called_by" if hops == 1 else "called_by2"
-                    ev.offer(kind, abs(lead), y, q * close(lead))
+                    close = 1.0 - 0.5 * min(abs(lead) / window, 1.0)
+                    ev.offer(kind, abs(lead), y, q * close)
                     if root_like and y.onset <= inc.start + c.root_slack_s:
                         ev.explains = True
 
@@ -187,6 +240,14 @@ class LinkFinder:
     def origin_hops(self, m: Member, inc: Incident) -> int | None:
         """Dependency hops from m down to the incident's origin (0: m is at the origin),
         None when the origin cannot reach m."""
+        memo = self._hops_memo
+        if memo is not None and memo[0] is m and memo[1] is inc and memo[2] == inc.version:
+            return memo[3]
+        hops = self._origin_hops(m, inc)
+        self._hops_memo = (m, inc, inc.version, hops)
+        return hops
+
+    def _origin_hops(self, m: Member, inc: Incident) -> int | None:
         c = self.cfg
         origins = inc.origins(c.root_slack_s)
         if m.service in origins or m.node in origins:
@@ -205,26 +266,26 @@ class LinkFinder:
         f: dict[str, float] = {}
         sym_m = self.symptom_likeness(m.name)
         for kind, gap in ev.gaps.items():
+            name = _NAMES[kind]
             close = 1.0 - min(gap / c.window_s, 1.0)
-            f[f"has_{kind}"] = 1.0
-            f[f"close_{kind}"] = close
+            f[name["has"]] = 1.0
+            f[name["close"]] = close
             y = ev.via.get(kind)
             if y is None:
                 continue
-            sym_y = self.symptom_likeness(y.name)
             if kind in _CAUSE:  # m symptom of y
-                f[f"{kind}_sym_m"] = sym_m
-                f[f"{kind}_y_weak"] = 1.0 if y.severity <= 1 else 0.0
-                f[f"{kind}_y_chronic"] = 1.0 if y.chronic else 0.0
+                f[name["sym_m"]] = sym_m
+                f[name["y_weak"]] = 1.0 if y.severity <= 1 else 0.0
+                f[name["y_chronic"]] = 1.0 if y.chronic else 0.0
             elif kind in _ROOT:  # m cause of y
-                f[f"{kind}_sym_y"] = sym_y
-                f[f"{kind}_m_weak"] = 1.0 if m.severity <= 1 else 0.0
+                f[name["sym_y"]] = self.symptom_likeness(y.name)
+                f[name["m_weak"]] = 1.0 if m.severity <= 1 else 0.0
             else:
-                f[f"{kind}_y_symptom"] = 1.0 if y.symptom else 0.0
-                f[f"{kind}_y_firing"] = 1.0 if y.firing else 0.0
-                f[f"{kind}_y_chronic"] = 1.0 if y.chronic else 0.0
-                f[f"{kind}_newroot"] = (1.0 - sym_m) * (0.0 if m.symptom else 1.0)
-                f[f"{kind}_escalation"] = 1.0 if gap > c.window_s else 0.0
+                f[name["y_symptom"]] = 1.0 if y.symptom else 0.0
+                f[name["y_firing"]] = 1.0 if y.firing else 0.0
+                f[name["y_chronic"]] = 1.0 if y.chronic else 0.0
+                f[name["newroot"]] = (1.0 - sym_m) * (0.0 if m.symptom else 1.0)
+                f[name["escalation"]] = 1.0 if gap > c.window_s else 0.0
         f["m_severity"] = m.severity / 4
         f["m_sym"] = sym_m
         f["m_symptom"] = 1.0 if m.symptom else 0.0
@@ -247,17 +308,7 @@ class LinkFinder:
         """Hand-weighted (strength, score): strength is how related (it must reach
         min_relation), score adds time closeness and the incident's origin."""
         c = self.cfg
-        weights = {
-            "resource": c.same_resource,
-            "service": c.same_service,
-            "node_alert": c.node_alert,
-            "node": c.shared_node,
-            "calls": c.hop_weight(1),
-            "calls2": c.hop_weight(2),
-            "called_by": c.hop_weight(1),
-            "called_by2": c.hop_weight(2),
-            "check": c.same_name,
-        }
+        weights = self._weights
         strength = score = 0.0
         for kind, quality in ev.quality.items():
             w = weights[kind]

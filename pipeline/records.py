@@ -91,7 +91,10 @@ def _labels(value: Any) -> dict[str, str]:
         return {}
     if not isinstance(value, dict):
         raise RecordError(f"'labels' must be an object, got {type(value).__name__}")
-    if all(type(v) is str for v in value.values()):
+    for v in value.values():  # a plain loop: the common all-strings case is hot
+        if type(v) is not str:
+            break
+    else:
         return value
     out: dict[str, str] = {}
     for key, item in value.items():
@@ -157,7 +160,16 @@ def alert_from_dict(record: Any, *, time_optional: bool = False, native: bool = 
     name = get("name")
     if type(name) is not str or not name:
         name = (_opt_str(record, "name") or "") if by_key else _req_str(record, "name")
-    t = None if time_optional and get("time") in (None, "") else _time(record)
+    t = get("time")  # _time, inlined
+    if t is None or t == "":
+        if not time_optional:
+            raise RecordError("missing required field 'time'")
+        t = None
+    else:
+        try:
+            t = parse_time(t)
+        except TimeError as exc:
+            raise RecordError(str(exc)) from None
     labels = _labels(get("labels"))
     if service is None and resource is None and not by_key:
         raise RecordError("an alert needs 'service' or 'resource'")

@@ -21,11 +21,7 @@ class TimeError(ValueError):
 
 def parse_time(value: object) -> float:
     """Epoch seconds from ISO 8601 with a zone, epoch seconds (int/float) or a numeric string."""
-    if isinstance(value, bool):
-        raise TimeError(f"time must be ISO 8601 or epoch seconds, not {value!r}")
-    if isinstance(value, int | float):
-        ts = float(value)
-    elif isinstance(value, str):
+    if isinstance(value, str):
         # ISO 8601 is the common case: try it first (a failed float() costs more).
         try:
             parsed = datetime.fromisoformat(value)
@@ -35,6 +31,10 @@ def parse_time(value: object) -> float:
             if parsed.tzinfo is None:
                 raise TimeError(f"time {value!r} has no zone (add Z or an offset)")
             ts = parsed.timestamp()
+    elif isinstance(value, bool):
+        raise TimeError(f"time must be ISO 8601 or epoch seconds, not {value!r}")
+    elif isinstance(value, int | float):
+        ts = float(value)
     else:
         raise TimeError(f"time must be ISO 8601 or epoch seconds, not {type(value).__name__}")
     if not _MIN_EPOCH < ts < _MAX_EPOCH:
@@ -73,10 +73,23 @@ def parse_time_assume_utc(value: object) -> float:
     return parse_time(value)
 
 
+_FORMATTED: dict[float, str] = {}  # recent answers: outputs repeat times (sweep clocks)
+_FORMATTED_LIMIT = 4096
+
+
 def format_time(ts: float | None) -> str | None:
     """ISO 8601 UTC with `Z`; milliseconds (rounded) only when the time has a fraction."""
     if ts is None:
         return None
+    text = _FORMATTED.get(ts)
+    if text is None:
+        if len(_FORMATTED) >= _FORMATTED_LIMIT:
+            _FORMATTED.clear()
+        text = _FORMATTED[ts] = _format(ts)
+    return text
+
+
+def _format(ts: float) -> str:
     secs = math.floor(ts)
     ms = round((ts - secs) * 1000)
     if ms >= 1000:

@@ -109,11 +109,17 @@ class Topology:
 
     def downstream(self, service: str, max_hops: int) -> dict[str, int]:
         """Services `service` depends on (transitively), with their hop counts."""
-        return self._bfs(service, self.callees, self._down, max_hops)
+        cached = self._down.get((service, max_hops))  # hot: asked for nearly every alert
+        if cached is None:
+            cached = self._bfs(service, self.callees, self._down, max_hops)
+        return cached
 
     def upstream(self, service: str, max_hops: int) -> dict[str, int]:
         """Services that depend on `service` (transitively): where its faults show up."""
-        return self._bfs(service, self.callers, self._up, max_hops)
+        cached = self._up.get((service, max_hops))
+        if cached is None:
+            cached = self._bfs(service, self.callers, self._up, max_hops)
+        return cached
 
     @staticmethod
     def _bfs(

@@ -18,7 +18,7 @@ from connectors.formats import alertmanager, cloudevents, pagerduty
 from connectors.formats.common import Parsed, map_severity
 from pipeline.records import Alert, RecordError, alert_from_dict
 
-__all__ = ["Parsed", "detect_format", "map_severity", "parse_alert_payload"]
+__all__ = ["Parsed", "canonical_alert", "detect_format", "map_severity", "parse_alert_payload"]
 
 _CANONICAL_KEYS = ("id", "time", "name", "service", "resource")
 
@@ -36,6 +36,21 @@ def detect_format(obj: object) -> str:
     return "canonical"
 
 
+def canonical_alert(obj: object) -> Alert | None:
+    """The alert of a payload that can only be canonical (none of the keys that mark a native
+    format), as `parse_alert_payload` would give it; None for every other payload. The fast
+    path for most input: no `Parsed` and no format probing."""
+    if (
+        type(obj) is not dict
+        or "specversion" in obj
+        or "alerts" in obj
+        or "event_action" in obj
+        or "routing_key" in obj
+    ):
+        return None
+    return _canonical(obj)
+
+
 def parse_alert_payload(obj: object, *, received_at: float | None = None) -> Parsed:
     """The alerts of one decoded JSON payload.
 
@@ -44,6 +59,9 @@ def parse_alert_payload(obj: object, *, received_at: float | None = None) -> Par
     engine dates them. Raises `RecordError` when the payload as a whole is unusable; problems
     with single alerts of a multi-alert payload are in `Parsed.errors`.
     """
+    alert = canonical_alert(obj)
+    if alert is not None:
+        return Parsed("canonical", [alert])
     fmt = detect_format(obj)
     payload = cast(dict[str, Any], obj)  # detect_format rejects everything else
     if fmt != "cloudevents":

@@ -36,7 +36,7 @@ from pipeline.engine import Pipeline
 log = logging.getLogger(__name__)
 
 MAGIC = b"AIOPSNAP"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: dedup, link finder and incident state changed shape (speed work)
 _HEADER = struct.Struct(">8sH")
 
 
