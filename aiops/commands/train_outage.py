@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "the model as JSON (point prediction.model at it).",
     )
     p.add_argument("--out", type=Path, required=True, help="model JSON to write")
-    p.add_argument("--per-profile", type=int, default=6, help="randomised scenarios per profile")
+    p.add_argument("--per-profile", type=int, default=4, help="randomised scenarios per profile")
     p.add_argument(
         "--standard",
         type=int,
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="scenarios per profile with the profile's own parameters",
     )
     p.add_argument("--seed", type=int, default=2000, help="first training seed (>= 100)")
-    p.add_argument("--max-false-alarms-per-day", type=float, default=4.0, help="false-alarm budget")
+    p.add_argument("--max-false-alarms-per-day", type=float, default=5.0, help="false-alarm budget")
     p.add_argument("--config", type=Path, help="config YAML overriding the defaults")
     return p
 
