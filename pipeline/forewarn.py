@@ -251,9 +251,15 @@ class OutagePredictor:
             f["cause_like"] = sum(1 - self.symptoms.predict_one(n) for n in names) / len(names)
         # Has a sign outlasted what background warnings of its kind (and of any kind) last?
         if firing:
-            ages = [(s.name, t - s.onset) for s in firing]
-            f["outlasted"] = max(self.background.outlasted(n, age) for n, age in ages)
-            f["outlasted_any"] = max(self.background.outlasted(None, age) for _, age in ages)
+            # The share outlasted never falls as the age grows: the oldest sign (of each
+            # name) gives the maximum.
+            eldest: dict[str, float] = {}
+            for s in firing:
+                if s.onset < eldest.get(s.name, math.inf):
+                    eldest[s.name] = s.onset
+            outlasted = self.background.outlasted
+            f["outlasted"] = max(outlasted(n, t - onset) for n, onset in eldest.items())
+            f["outlasted_any"] = outlasted(None, t - oldest)
         # The shape a forewarning usually has: a fresh (not chronic) sign that keeps firing
         # and being re-sent for a while, or that got worse.
         sustained = [s for s in firing if t - s.onset >= 480 and s.resends >= 2]
