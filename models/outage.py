@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from river import linear_model, optim, utils
+from river.utils.math import sigmoid
 
 from models.modelfile import read_model, write_model
 
@@ -43,8 +44,10 @@ class OutageModel:
         self._lr = lr
 
     def predict_one(self, x: dict[str, float]) -> float:
+        """river's `predict_proba_one(x)[True]`, by the same calls (the raw dot product,
+        then river's sigmoid) without building the two-class dict per snapshot."""
         assert self._lr is not None
-        return float(self._lr.predict_proba_one(x)[True])
+        return float(sigmoid(self._lr._raw_dot_one(x)))
 
     def learn_one(self, x: dict[str, float], y: bool) -> None:
         assert self._lr is not None

@@ -18,6 +18,7 @@ model learn from it. Everything runs on event time, so replays and live runs agr
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Iterable
@@ -72,6 +73,12 @@ class OutagePredictor:
         # Per fingerprint, onsets of its recent firing episodes: a warning that keeps coming
         # back and clearing by itself is background, not the start of something.
         self.episodes: dict[str, deque[float]] = {}
+        # Due times for the expiry, so it pops what is due instead of scanning every sign
+        # and episode: (last re-send, entity, fingerprint) of each cleared sign, and
+        # (latest onset, fingerprint) of each episode start. An entry whose sign fired again
+        # or whose episode started again since is skipped when it comes due.
+        self._cleared_due: list[tuple[float, str, str]] = []
+        self._episode_due: list[tuple[float, str]] = []
         self.background = Background()  # how long warnings that came to nothing lasted
         self.last_critical: dict[str, float] = {}
         self.learned = 0
@@ -99,7 +106,11 @@ class OutagePredictor:
         if severity >= _CRITICAL:
             self._critical(entity, state.fingerprint, firing, state.onset == t, t)
             return
-        signs = self.signs.setdefault(entity, {})
+        signs = self.signs.get(entity)
+        if signs is None:
+            if not firing:
+                return
+            signs = self.signs[entity] = {}
         sign = signs.get(state.fingerprint)
         worth_a_look = False
         if sign is None or (firing and not sign.firing):
@@ -133,6 +144,7 @@ class OutagePredictor:
                 worth_a_look = True
         else:
             sign.firing = False
+            heapq.heappush(self._cleared_due, (sign.last, entity, state.fingerprint))
             self._cleared(entity, sign, t)
             return
         # A re-send says the sign persists: look again now and then, not at every re-send.
@@ -160,6 +172,7 @@ class OutagePredictor:
             starts.popleft()
         recurs = bool(starts) and starts[0] < onset - self.cfg.window_s / 3
         starts.append(onset)
+        heapq.heappush(self._episode_due, (onset, fp))
         return recurs
 
     def _cleared(self, entity: str, sign: Sign, t: float) -> None:
@@ -251,9 +264,15 @@ class OutagePredictor:
             f["cause_like"] = sum(1 - self.symptoms.predict_one(n) for n in names) / len(names)
         # Has a sign outlasted what background warnings of its kind (and of any kind) last?
         if firing:
-            ages = [(s.name, t - s.onset) for s in firing]
-            f["outlasted"] = max(self.background.outlasted(n, age) for n, age in ages)
-            f["outlasted_any"] = max(self.background.outlasted(None, age) for _, age in ages)
+            # The share outlasted never falls as the age grows: the oldest sign (of each
+            # name) gives the maximum.
+            eldest: dict[str, float] = {}
+            for s in firing:
+                if s.onset < eldest.get(s.name, math.inf):
+                    eldest[s.name] = s.onset
+            outlasted = self.background.outlasted
+            f["outlasted"] = max(outlasted(n, t - onset) for n, onset in eldest.items())
+            f["outlasted_any"] = outlasted(None, t - oldest)
         # The shape a forewarning usually has: a fresh (not chronic) sign that keeps firing
         # and being re-sent for a while, or that got worse.
         sustained = [s for s in firing if t - s.onset >= 480 and s.resends >= 2]
@@ -349,14 +368,22 @@ class OutagePredictor:
             if not queue:
                 del self.pending[entity]
         old = now - self.cfg.window_s
-        for entity, signs in list(self.signs.items()):
-            for fp in [fp for fp, s in signs.items() if not s.firing and s.last < old]:
+        due = self._cleared_due
+        while due and due[0][0] < old:
+            _, entity, fp = heapq.heappop(due)
+            signs = self.signs.get(entity)
+            sign = signs.get(fp) if signs else None
+            if sign is not None and not sign.firing and sign.last < old:
                 del signs[fp]
-            if not signs:
-                del self.signs[entity]
+                if not signs:
+                    del self.signs[entity]
         forget = now - self.cfg.history_s
-        for fp in [fp for fp, starts in self.episodes.items() if starts[-1] < forget]:
-            del self.episodes[fp]
+        starting = self._episode_due
+        while starting and starting[0][0] < forget:
+            fp = heapq.heappop(starting)[1]
+            starts = self.episodes.get(fp)
+            if starts and starts[-1] < forget:
+                del self.episodes[fp]
 
     def _false_starts(self, entity: str, t: float) -> int:
         times = self.negatives.get(entity)
