@@ -122,19 +122,19 @@ class Deduplicator:
             state.last_time = t
         status = alert.status
         if status == "firing":
-            if state.firing and state.seen_firing:  # a re-send, the common case (_firing)
-                if t < state.onset:
-                    state.onset = t
-                if alert.severity != state.severity or alert.summary != state.summary:
-                    state.severity, state.summary = alert.severity, alert.summary
-                    return Outcome.UPDATE, state
-                return Outcome.DUPLICATE, state
             return self._firing(alert, state, t), state
         if status == "acknowledged":
             return (Outcome.ACK if state.seen_firing else Outcome.UNSEEN_RESOLVE), state
         return self._resolved(state, t), state
 
     def _firing(self, alert: Alert, state: AlertState, t: float) -> str:
+        if state.firing and state.seen_firing:  # a re-send of a firing alert: most events
+            if t < state.onset:
+                state.onset = t
+            if alert.severity != state.severity or alert.summary != state.summary:
+                state.severity, state.summary = alert.severity, alert.summary
+                return Outcome.UPDATE
+            return Outcome.DUPLICATE
         if not state.seen_firing:
             # Its resolve was delivered first; this is the (late) firing itself.
             state.seen_firing = True
@@ -143,12 +143,6 @@ class Deduplicator:
             state.severity, state.summary = alert.severity, alert.summary
             self._episode(state, t)
             return Outcome.NEW
-        if state.firing:
-            state.onset = min(state.onset, t)
-            if alert.severity != state.severity or alert.summary != state.summary:
-                state.severity, state.summary = alert.severity, alert.summary
-                return Outcome.UPDATE
-            return Outcome.DUPLICATE
         if t < state.status_time:
             return Outcome.LATE
         state.firing = True

@@ -109,13 +109,22 @@ def _labels(value: Any) -> dict[str, str]:
     return out
 
 
-def _time(record: dict[str, Any]) -> float:
-    if "time" not in record or record["time"] in (None, ""):
+def _time_value(value: Any, optional: bool = False) -> float | None:
+    """A record's `time` as epoch seconds; None only when it may be missing."""
+    if value is None or value == "":
+        if optional:
+            return None
         raise RecordError("missing required field 'time'")
     try:
-        return parse_time(record["time"])
+        return parse_time(value)
     except TimeError as exc:
         raise RecordError(str(exc)) from None
+
+
+def _time(record: dict[str, Any]) -> float:
+    t = _time_value(record.get("time"))
+    assert t is not None
+    return t
 
 
 def alert_from_dict(record: Any, *, time_optional: bool = False, native: bool = False) -> Alert:
@@ -160,16 +169,7 @@ def alert_from_dict(record: Any, *, time_optional: bool = False, native: bool = 
     name = get("name")
     if type(name) is not str or not name:
         name = (_opt_str(record, "name") or "") if by_key else _req_str(record, "name")
-    t = get("time")  # _time, inlined
-    if t is None or t == "":
-        if not time_optional:
-            raise RecordError("missing required field 'time'")
-        t = None
-    else:
-        try:
-            t = parse_time(t)
-        except TimeError as exc:
-            raise RecordError(str(exc)) from None
+    t = _time_value(get("time"), time_optional)
     labels = _labels(get("labels"))
     if service is None and resource is None and not by_key:
         raise RecordError("an alert needs 'service' or 'resource'")
