@@ -18,28 +18,44 @@ def _entity(fault: dict[str, Any]) -> str | None:
     return fault["root"] if fault["kind"] == "node" else fault.get("root_service")
 
 
-def prediction_scores(
-    faults: list[dict[str, Any]], predictions: list[dict[str, Any]], hours: float
-) -> dict[str, Any]:
+def _by_entity(predictions: list[dict[str, Any]]) -> dict[str, list[tuple[float, dict[str, Any]]]]:
     by_entity: dict[str, list[tuple[float, dict[str, Any]]]] = {}
     for p in predictions:
         by_entity.setdefault(p["service"], []).append((parse_time(p["time"]), p))
-    starts: dict[str, list[float]] = {}
+    return by_entity
+
+
+def warning_leads(
+    faults: list[dict[str, Any]], predictions: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], float | None]]:
+    """Each predictable fault with its lead in seconds (None when it was not warned)."""
+    by_entity = _by_entity(predictions)
+    out: list[tuple[dict[str, Any], float | None]] = []
     for f in faults:
-        entity = _entity(f)
-        if entity:
-            starts.setdefault(entity, []).append(parse_time(f["start"]))
-    leads = []
-    predictable = [f for f in faults if f.get("predictable")]
-    for f in predictable:
+        if not f.get("predictable"):
+            continue
         entity, start = _entity(f), parse_time(f["start"])
         times = [
             t
             for t, p in by_entity.get(entity or "", [])
             if start - float(p["horizon_s"]) <= t < start
         ]
-        if times:
-            leads.append(start - min(times))
+        out.append((f, start - min(times) if times else None))
+    return out
+
+
+def prediction_scores(
+    faults: list[dict[str, Any]], predictions: list[dict[str, Any]], hours: float
+) -> dict[str, Any]:
+    by_entity = _by_entity(predictions)
+    starts: dict[str, list[float]] = {}
+    for f in faults:
+        entity = _entity(f)
+        if entity:
+            starts.setdefault(entity, []).append(parse_time(f["start"]))
+    outcomes = warning_leads(faults, predictions)
+    predictable = [f for f, _ in outcomes]
+    leads = [lead for _, lead in outcomes if lead is not None]
     false_alarms = 0
     for entity, items in by_entity.items():
         for t, p in items:
