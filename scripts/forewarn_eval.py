@@ -102,7 +102,9 @@ def main() -> None:
     if args.detail:
         detail(runs, config, model.threshold)
     for threshold in [float(x) for x in args.sweep.split(",") if x]:
-        print(line(f"@{threshold:.2f}", summarise(runs, config, threshold)["ALL"]))
+        swept = summarise(runs, config, threshold)
+        for key in sorted(swept, key=lambda k: (k == "ALL", k)):
+            print(line(f"@{threshold:.2f} {key}", swept[key]))
 
 
 if __name__ == "__main__":
