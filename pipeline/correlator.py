@@ -191,7 +191,7 @@ class Correlator:
             and self._runner_up > 0.0
             and self._best_score - self._runner_up <= rehome.ambiguity
         )
-        rehome.placed_one(member, alert.id, now, close_call)
+        rehome.placed_one(member, alert.id, now, close_call, best is not None and not merging)
         inc.add_member(member, alert.id, t)
         self.store.index(inc, member)
         events = rehome.events.get(fp)

@@ -94,3 +94,58 @@ def test_a_snapshot_taken_while_an_alert_is_watched_continues_the_same():
     a, b = run(p, rest, finish=True), run(restored, rest, finish=True)
     assert a == b
     assert restored.correlator.rehome.moves == 2
+
+
+def _beside() -> list:
+    """A payments replica runs out of memory a minute into a database outage payments
+    already suffers from: it joins that incident, and its cascade follows through it."""
+    return [
+        alert("da", 0, "DBDown", "payments-db", severity="critical"),
+        alert("pay", 30, "HighLatency", "payments", severity="major"),
+        alert("oom", 60, "OOMKilled", "payments", "payments-1", severity="critical"),
+        alert("co", 90, "UpstreamTimeouts", "checkout", "checkout-1", severity="major"),
+        alert("web", 120, "SLOBurnRate", "web", severity="critical"),
+    ]
+
+
+OOM = [
+    ("oom-r", "OOMKilled", "payments", "payments-1"),
+    ("co-r", "UpstreamTimeouts", "checkout", "checkout-1"),
+    ("web-r", "SLOBurnRate", "web", None),
+]
+
+
+def test_a_new_problem_that_recovers_apart_with_its_cascade_becomes_its_own_incident():
+    p = pipeline()
+    first = run(p, _beside())
+    assert groups(first) == [{"co", "da", "oom", "pay", "web"}]
+    later = run(
+        p,
+        _resolved(300, *PAY)
+        + _resolved(1500, *OOM)
+        + [alert("m", 1700, "DiskUsageHigh", "mail", severity="warning")],
+    )
+    assert p.correlator.rehome.moves == 3
+    assert groups(later) == [
+        {"co", "co-r", "oom", "oom-r", "web", "web-r"},
+        {"da", "da-r", "pay", "pay-r"},
+    ]
+    (old,) = first
+    assert old in later  # the first incident keeps its id
+    new = next(i for i in later.values() if "oom" in i["alert_ids"])
+    assert new["id"] not in first and new["root_cause"][0]["entity"] == "payments-1"
+
+
+def test_no_split_without_enough_of_a_cascade_recovering_with_it():
+    p = pipeline(correlation={"rehome_split_min": 4})
+    run(p, _beside())
+    later = run(
+        p,
+        _resolved(300, *PAY)
+        + _resolved(1500, *OOM)
+        + [alert("m", 1700, "DiskUsageHigh", "mail", severity="warning")],
+    )
+    assert p.correlator.rehome.moves == 0
+    assert groups(later) == [
+        {"co", "co-r", "da", "da-r", "oom", "oom-r", "pay", "pay-r", "web", "web-r"}
+    ]
