@@ -10,7 +10,8 @@ and keeps an alert storm of unrelated faults apart. The same check failing on se
 entities at once (an expired certificate) groups by content.
 
 When one new alert explains several live incidents (the database both depend on starts
-alerting), they merge into the oldest.
+alerting), they merge into the oldest. A placement can be corrected once the alert recovers
+(pipeline/rehome.py): the alerts of one problem recover together.
 """
 
 from __future__ import annotations
