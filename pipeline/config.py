@@ -69,6 +69,14 @@ class CorrelationConfig(_Section):
     root_slack_s: float = Field(ge=0)
     merge: bool
     merge_min_severity: str
+    rehome: bool
+    rehome_ambiguity: float = Field(ge=0)
+    rehome_delay_s: float = Field(ge=0)
+    rehome_track_s: float = Field(gt=0)
+    rehome_gap_s: float = Field(ge=0)
+    rehome_ratio: float = Field(ge=1)
+    rehome_split_gap_s: float = Field(ge=0)
+    rehome_split_min: int = Field(ge=2)
 
     _sev = field_validator("merge_min_severity")(_severity)
 

@@ -10,7 +10,8 @@ and keeps an alert storm of unrelated faults apart. The same check failing on se
 entities at once (an expired certificate) groups by content.
 
 When one new alert explains several live incidents (the database both depend on starts
-alerting), they merge into the oldest.
+alerting), they merge into the oldest. A placement can be corrected once the alert recovers
+(pipeline/rehome.py): the alerts of one problem recover together.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pipeline.incidents import MERGED, OPEN, PENDING, RESOLVED, Incident, Member
 from pipeline.links import Evidence, LinkFinder, NamePrior
 from pipeline.outputs import Outputs
 from pipeline.records import SEVERITY_RANK, Alert
+from pipeline.rehome import Rehomer
 from pipeline.store import IncidentStore
 from pipeline.topology import Topology
 
@@ -74,6 +76,11 @@ class Correlator:
         self.reopens = 0
         # Recent first firings per alert name: (onset, entity), for the same-check baseline.
         self._name_starts: dict[str, deque[tuple[float, str]]] = {}
+        # Late correction of close calls (pipeline.rehome): the engine runs it as the clock
+        # moves, before incidents are resolved.
+        self.rehome = Rehomer(cfg)
+        self._best_score = self._runner_up = 0.0
+        self._best_via: str | None = None
 
     # ---- events -------------------------------------------------------------------------
     def handle(
@@ -82,6 +89,7 @@ class Correlator:
         """Fold one deduplicated event in; return the incident it landed in, if any."""
         t = alert.time
         assert t is not None
+        rehome = self.rehome
         inc = self.store.by_fp.get(fp)
         firing = outcome in _FIRING
         member = inc.members[fp] if inc is not None else None
@@ -95,10 +103,13 @@ class Correlator:
             if not firing:
                 self.store.orphans.setdefault(fp, []).append((alert.id, t))
                 return None
-            inc = self._place(alert, fp, state, state.onset, t)
+            inc = self._place(alert, fp, state, state.onset, t, now)
         else:
             # Incident.fold, inlined: most events are re-sends folded here.
             inc.alert_ids.append(alert.id)
+            events = rehome.events.get(fp)
+            if events is not None:
+                events.append(alert.id)
             if t > inc.updated_at:
                 inc.updated_at = t
             inc.dirty = True
@@ -122,6 +133,8 @@ class Correlator:
                         self.reopens += 1
             elif outcome == Outcome.RESOLVE:
                 inc.set_firing(member, False, t)
+                if fp in rehome.watched:
+                    rehome.resolved(fp, t)
         if inc.status == PENDING and inc.version != version:  # membership or severity moved
             self._maybe_open(inc, now)
         if inc.status != PENDING:
@@ -133,11 +146,14 @@ class Correlator:
         inc = self.store.by_fp.get(state.fingerprint)
         if inc is not None:
             inc.set_firing(inc.members[state.fingerprint], False, state.status_time)
+            self.rehome.resolved(state.fingerprint, state.status_time)
             if inc.status != PENDING:
                 self.out.touch(inc)
 
     # ---- placement ----------------------------------------------------------------------
-    def _place(self, alert: Alert, fp: str, state: AlertState, onset: float, t: float) -> Incident:
+    def _place(
+        self, alert: Alert, fp: str, state: AlertState, onset: float, t: float, now: float
+    ) -> Incident:
         service, resource, node = self._locate(alert, state)
         member = Member(
             fingerprint=fp,
@@ -166,10 +182,24 @@ class Correlator:
         inc = best if best is not None else self.store.create(alert.id, onset)
         if self.recorder is not None:
             self.recorder(alert.id, member, None, {})
+        rehome = self.rehome
+        if best is not None:
+            member.via = self._best_via
+        # A close call between incidents: watched, to be weighed again once it recovers.
+        close_call = (
+            best is not None
+            and not merging
+            and self._runner_up > 0.0
+            and self._best_score - self._runner_up <= rehome.ambiguity
+        )
+        rehome.placed_one(member, alert.id, now, close_call, best is not None and not merging)
         inc.add_member(member, alert.id, t)
         self.store.index(inc, member)
+        events = rehome.events.get(fp)
         for orphan_id, orphan_time in self.store.orphans.pop(fp, ()):
             inc.fold(orphan_id, orphan_time)
+            if events is not None:
+                events.append(orphan_id)
         if merging:
             others = [e for e in explained if e is not inc]
             if others:
@@ -213,14 +243,48 @@ class Correlator:
 
     def _choose(self, member: Member) -> tuple[Incident | None, list[Incident]]:
         """The most related live incident (if any is related enough), and every incident the
-        member could be the root of, or that fails the same check (merge candidates)."""
+        member could be the root of, or that fails the same check (merge candidates). Sets
+        `_best_score`, `_runner_up` (the best score of any other candidate) and `_best_via`
+        (the member of the chosen incident it links to best)."""
         best: Incident | None = None
         best_key = (0.0, 0.0, 0)
+        best_ev: Evidence | None = None
         explained: list[Incident] = []
         accepted: list[Incident] = []
         # Whether the check is background noise: asked once, both steps below need it.
         common = not member.chronic and self._common_name(member)
-        candidates = self._candidates(member, common)
+        runner_up = 0.0
+        for inc, ev, strength, score, ok in self._weigh(
+            member, self._candidates(member, common), common
+        ):
+            # An alert that could be the root of several incidents merges them (below),
+            # whatever the link model thinks of joining any one of them.
+            if ev.explains and strength >= self.cfg.min_relation:
+                explained.append(inc)
+            key = (score, inc.last_onset, inc.seq)
+            if ok:
+                accepted.append(inc)
+                if key > best_key:
+                    if best is not None:
+                        runner_up = max(runner_up, best_key[0])
+                    best, best_key, best_ev = inc, key, ev
+                    continue
+            runner_up = max(runner_up, score)
+        # Merge what the alert explains: several incidents at once, or one it also belongs to.
+        if len(explained) < 2:
+            explained = [inc for inc in explained if inc in accepted]
+        self._best_score, self._runner_up = best_key[0], runner_up
+        self._best_via = None
+        if best_ev is not None:
+            kind = max(best_ev.via, key=best_ev.quality.__getitem__, default=None)
+            if kind is not None:
+                self._best_via = best_ev.via[kind].fingerprint
+        return best, explained
+
+    def _weigh(
+        self, member: Member, candidates: list[Incident], common: bool
+    ) -> list[tuple[Incident, Evidence, float, float, bool]]:
+        """(incident, evidence, strength, score, accepted) of every candidate with evidence."""
         burst = self._same_check_burst(member, candidates, common)
         model, links = self.link_model, self.links
         evidence = []
@@ -235,6 +299,7 @@ class Correlator:
         # How crowded the choice is: in an alert storm, many incidents touch one alert.
         crowd = len(evidence)
         top = max((max(ev.quality.values()) for _, ev in evidence), default=0.0)
+        weighed = []
         for inc, ev in evidence:
             if model is not None or self.recorder is not None:
                 features = links.features(member, inc, ev)
@@ -243,24 +308,13 @@ class Correlator:
                 if self.recorder is not None:
                     self.recorder(self._alert_id, member, inc, features)
             strength, score = links.heuristic_score(member, inc, ev)
-            # An alert that could be the root of several incidents merges them (below),
-            # whatever the link model thinks of joining any one of them.
-            if ev.explains and strength >= self.cfg.min_relation:
-                explained.append(inc)
             if model is not None:
                 score = model.score(features)
-                if score < model.threshold:
-                    continue
-            elif strength < self.cfg.min_relation:
-                continue
-            accepted.append(inc)
-            key = (score, inc.last_onset, inc.seq)
-            if key > best_key:
-                best, best_key = inc, key
-        # Merge what the alert explains: several incidents at once, or one it also belongs to.
-        if len(explained) < 2:
-            explained = [inc for inc in explained if inc in accepted]
-        return best, explained
+                ok = score >= model.threshold
+            else:
+                ok = strength >= self.cfg.min_relation
+            weighed.append((inc, ev, strength, score, ok))
+        return weighed
 
     def _same_check_burst(
         self, m: Member, candidates: list[Incident], common: bool

@@ -148,8 +148,8 @@ class Pipeline:
                 raise RecordError("event has no timestamp and no earlier event dates it")
             t = alert.time = clock
         if clock is None or t > clock:
-            if t < self._next_sweep:
-                self.clock = t  # advance() when no sweep is due (most events)
+            if t < self._next_sweep and t < self.correlator.rehome.next_due:
+                self.clock = t  # advance() when no sweep or late correction is due
             else:
                 self.advance(t)
         counts = self.counts
@@ -255,6 +255,13 @@ class Pipeline:
         if self.clock is not None and now <= self.clock:
             return
         self.clock = now
+        rehome = self.correlator.rehome
+        if now >= rehome.next_due:
+            # Late corrections due (pipeline.rehome), before the sweep resolves incidents;
+            # the incidents they changed are ranked again at once.
+            for inc in rehome.run(self.correlator, now):
+                if inc.status == OPEN:
+                    self._enrich(inc)
         if now >= self._next_sweep:
             self._next_sweep = now + self.config.engine.sweep_interval_s
             self._sweep(now)
@@ -267,6 +274,7 @@ class Pipeline:
             for state in self.dedup.sweep(now):
                 self.correlator.on_timeout(state)
             self.changes.sweep(now)
+            self.correlator.rehome.forget(now)
         if self._rank_later:
             self._rank_held(now)
         self.lifecycle.sweep(now)

@@ -48,6 +48,8 @@ class Member:
     flapping: bool = False
     chronic: bool = False
     symptom: bool = False  # something its service depends on was alerting when it started
+    placed: int = 0  # placement order, over all incidents (see pipeline.rehome)
+    via: str | None = None  # fingerprint of the member it linked to best when it joined
 
 
 def incident_id(first_alert_id: str) -> str:
@@ -130,6 +132,38 @@ class Incident:
         if structural or len(self.members) == 1:
             self.stale_rca = True
         self._origins = None
+        self.changed()
+
+    def without(self, gone: set[str]) -> Incident:
+        """A copy holding every member but those in `gone` (fingerprints), indexed afresh;
+        alert ids are not copied. For weighing an alert against this incident as if it and
+        what it brought had never joined (see pipeline.rehome)."""
+        other = Incident(id=self.id, seq=self.seq, start=float("inf"), status=self.status)
+        for member in self.members.values():
+            if member.fingerprint not in gone:
+                other._index(member)
+        return other
+
+    def drop(self, gone: set[str], gone_ids: set[str]) -> None:
+        """Remove members (fingerprints in `gone`) and their alert events (`gone_ids`); the
+        derived fields are rebuilt from the members that stay."""
+        stay = [m for m in self.members.values() if m.fingerprint not in gone]
+        version = self.version
+        self.members = {}
+        self.services = {}
+        self.service_members = {}
+        self.node_members = {}
+        self.resource_members = {}
+        self.resources = set()
+        self.nodes = {}
+        self.names = {}
+        self.severity = self.firing = 0
+        self.start, self.last_onset, self.last_resolve = float("inf"), 0.0, 0.0
+        for member in stay:
+            self._index(member)
+        self.alert_ids = [a for a in self.alert_ids if a not in gone_ids]
+        self.version = version
+        self.stale_rca = True
         self.changed()
 
     def origins(self, slack: float) -> frozenset[str]:

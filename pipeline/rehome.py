@@ -1,0 +1,226 @@
+"""Late correction: an alert placed on a close call moves if it recovers with another problem.
+
+The correlator decides each alert when it arrives, and the alerts after it link through it,
+so one wrong call drags a cascade along. In alert storms and dense outages many such calls
+are close: the alert's service depends on several things alerting for different problems at
+once, and the evidence at arrival cannot tell them apart (a second look a few minutes later
+with the same evidence picked the right incident no more often than the first).
+
+What does tell them apart is how they end: the alerts of one problem recover together. So an
+alert that joined an incident while another candidate scored within `rehome_ambiguity` of
+it is watched. `rehome_delay_s` after it resolves (time for the alerts recovering with it to
+say so), it is weighed again against the live incidents, and against its own as if it and
+the alerts that joined through it (its followers: members whose best link was to it, or to
+one of them) had never joined. If another incident it still links to (the link model accepts
+it) holds an alert that recovered within `rehome_gap_s` of it, `rehome_ratio` times closer
+than any alert left in its own, it moves there, with those followers that also recovered
+closer to that incident than to their own. Both incidents are emitted again: the one they
+left no longer lists their alert ids, so no alert is in two incidents' latest versions.
+
+A split is the same look for any alert that joined an incident (close call or not): a new
+problem starting on a service already alerting for another one joins it, with its whole
+cascade behind it. When nothing left in its incident recovered within `rehome_split_gap_s`
+of it, and at least `rehome_split_min - 1` of its followers recovered with it, they become an
+incident of their own, named after the alert's first event like any new incident.
+
+Bounds: one look per alert, only within `rehome_track_s` of its placement, only resolves
+already seen. Checks run by (due time, placement order), so the same input gives the same
+incidents and ids.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from pipeline.config import CorrelationConfig
+from pipeline.incidents import OPEN, PENDING, Incident, Member
+
+if TYPE_CHECKING:
+    from pipeline.correlator import Correlator
+
+_LIVE = (OPEN, PENDING)
+
+
+class Rehomer:
+    """Watched close calls, their pending second looks, and the alert events of the members
+    that could move (watched ones and their followers)."""
+
+    def __init__(self, cfg: CorrelationConfig) -> None:
+        self.enabled = cfg.rehome
+        self.ambiguity = cfg.rehome_ambiguity
+        self.delay_s = cfg.rehome_delay_s
+        self.track_s = cfg.rehome_track_s
+        self.gap_s = cfg.rehome_gap_s
+        self.ratio = cfg.rehome_ratio
+        self.split_gap_s = cfg.rehome_split_gap_s
+        self.split_min = cfg.rehome_split_min
+        self.placed = 0  # placement counter (Member.placed)
+        self.moves = 0  # alerts moved
+        self.watched: dict[str, tuple[int, bool]] = {}  # fingerprint -> (placed, close call)
+        # Alert event ids of the members that could move: what moves with them.
+        self.events: dict[str, list[str]] = {}
+        self._recent: deque[tuple[float, str]] = deque()  # (clock at placement, fingerprint)
+        # heap of (due time, placed, fingerprint, close call)
+        self._due: list[tuple[float, int, str, bool]] = []
+        self.next_due = float("inf")  # the earliest due time: the engine asks it per event
+
+    def placed_one(
+        self, member: Member, alert_id: str, now: float, close_call: bool, joined: bool
+    ) -> None:
+        """Number a new member; watch it if it joined on a close call, and record its events
+        if it could move (watched, or joined through a member that could)."""
+        self.placed += 1
+        member.placed = self.placed
+        if not self.enabled:
+            return
+        fp = member.fingerprint
+        if close_call or (joined and self.split_gap_s > 0):
+            self.watched[fp] = (member.placed, close_call)
+        elif member.via is None or member.via not in self.events:
+            return
+        self.events[fp] = [alert_id]
+        self._recent.append((now, fp))
+
+    def resolved(self, fp: str, t: float) -> None:
+        """A watched member resolved at `t`: look again once its peers had time to recover."""
+        watch = self.watched.pop(fp, None)
+        if watch is not None:
+            heapq.heappush(self._due, (t + self.delay_s, watch[0], fp, watch[1]))
+            self.next_due = self._due[0][0]
+
+    def forget(self, now: float) -> None:
+        """Stop watching and recording members placed longer than track_s ago."""
+        horizon = now - self.track_s
+        recent = self._recent
+        while recent and recent[0][0] < horizon:
+            fp = recent.popleft()[1]
+            self.events.pop(fp, None)
+            self.watched.pop(fp, None)
+
+    def run(self, corr: Correlator, now: float) -> list[Incident]:
+        """Run the second looks due at `now`; return the incidents that changed."""
+        changed: list[Incident] = []
+        queue = self._due
+        while queue and queue[0][0] <= now:
+            _, placed, fp, close = heapq.heappop(queue)
+            changed.extend(self.check(corr, fp, placed, close, now))
+        self.next_due = queue[0][0] if queue else float("inf")
+        return changed
+
+    def check(
+        self, corr: Correlator, fp: str, placed: int, close: bool, now: float
+    ) -> list[Incident]:
+        home = corr.store.by_fp.get(fp)
+        if home is None or home.status not in _LIVE or fp not in self.events:
+            return []
+        member = home.members.get(fp)
+        if member is None or member.placed != placed or member.firing:
+            return []  # placed afresh since, or firing again
+        moving = self._followers(corr, home, member)
+        if len(moving) == len(home.members):
+            return []
+        left = [m for m in home.members.values() if m.fingerprint not in moving]
+        home_gap = self._recovery_gap(left, member, now)
+        to = self._destination(corr, home, moving, member, now) if close else None
+        if (
+            to is not None
+            and self._recovery_gap(to.members.values(), member, now) * self.ratio < home_gap
+        ):
+            peers = list(to.members.values())
+        elif self.split_gap_s and home_gap >= self.split_gap_s:
+            to, peers = None, [member]  # a split: a new incident, the member its first peer
+        else:
+            return []
+        # A follower goes along only if it, too, recovered closer to the alerts there (and
+        # its events are still recorded).
+        moving = {
+            f
+            for f in moving
+            if f == fp
+            or (
+                f in self.events
+                and not (m := home.members[f]).firing
+                and self._recovery_gap(peers, m, now) < self._recovery_gap(left, m, now)
+            )
+        }
+        if len(moving) == len(home.members) or (to is None and len(moving) < self.split_min):
+            return []
+        if to is None:
+            to = corr.store.create(self.events[fp][0], member.onset)
+        self._move(corr, home, to, moving, now)
+        return [home, to]
+
+    def _destination(
+        self, corr: Correlator, home: Incident, moving: set[str], member: Member, now: float
+    ) -> Incident | None:
+        """The other live incident the member still links to (weighed against its own as if
+        it and its followers had never joined) holding the alert that recovered closest to
+        it, within gap_s; None if there is none."""
+        shadow = home.without(moving)
+        common = not member.chronic and corr._common_name(member)
+        candidates = [shadow if inc is home else inc for inc in corr._candidates(member, common)]
+        recorder, corr.recorder = corr.recorder, None
+        try:
+            weighed = corr._weigh(member, candidates, common)
+        finally:
+            corr.recorder = recorder
+        best: Incident | None = None
+        best_key = (self.gap_s, 0)
+        for inc, _, _, _, ok in weighed:
+            if ok and inc is not shadow:
+                key = (self._recovery_gap(inc.members.values(), member, now), inc.seq)
+                if key[0] <= best_key[0] and (best is None or key < best_key):
+                    best, best_key = inc, key
+        return best
+
+    @staticmethod
+    def _recovery_gap(members: Iterable[Member], member: Member, now: float) -> float:
+        """Seconds between the member's resolve and the closest resolve (seen by `now`) of
+        another of `members`; infinite when none has resolved."""
+        t = member.status_time
+        gaps = [
+            abs(m.status_time - t)
+            for m in members
+            if not m.firing and m is not member and m.status_time <= now
+        ]
+        return min(gaps, default=float("inf"))
+
+    @staticmethod
+    def _followers(corr: Correlator, home: Incident, member: Member) -> set[str]:
+        """The member and those that joined after it linking through it, directly or not.
+        A member whose alert fired again later and was placed afresh elsewhere stays."""
+        moving = {member.fingerprint}
+        by_fp = corr.store.by_fp
+        for m in sorted(home.members.values(), key=lambda m: m.placed):
+            if m.placed > member.placed and m.via in moving and by_fp.get(m.fingerprint) is home:
+                moving.add(m.fingerprint)
+        return moving
+
+    def _move(
+        self, corr: Correlator, home: Incident, to: Incident, moving: set[str], now: float
+    ) -> None:
+        store = corr.store
+        members = sorted((home.members[f] for f in moving), key=lambda m: m.placed)
+        ids = [a for m in members for a in self.events[m.fingerprint]]
+        store.unindex(home)
+        home.drop(moving, set(ids))
+        by_fp = store.by_fp
+        for m in home.members.values():
+            owner = by_fp.get(m.fingerprint)  # set: it fired again and was placed elsewhere
+            store.index(home, m)
+            if owner is not None:
+                by_fp[m.fingerprint] = owner
+        for m in members:
+            events = self.events[m.fingerprint]
+            to.add_member(m, events[0], now)
+            to.alert_ids.extend(events[1:])
+            store.index(to, m)
+        to.stale_rca = True
+        self.moves += len(members)
+        corr._maybe_open(to, now)
+        for inc in (home, to):
+            if inc.status != PENDING:
+                corr.out.touch(inc)
