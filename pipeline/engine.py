@@ -314,4 +314,5 @@ class Pipeline:
             "alert_histories": len(self.dedup.episodes),
             "remembered_ids": self.dedup.remembered_ids(),
             "changes": len(self.changes),
+            "rehome_tracked": len(self.correlator.rehome.events),
         }
