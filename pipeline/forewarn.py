@@ -92,12 +92,23 @@ class OutagePredictor:
     def observe(
         self, record: Alert | Change, outputs: Outputs, state: AlertState | None = None
     ) -> None:
-        if isinstance(record, Change) or state is None or record.time is None:
-            return
-        entity = self._entity(record)
-        if not entity:
+        if state is None or isinstance(record, Change):  # changes come without a state
             return
         t = record.time
+        if t is None:
+            return
+        # `_entity`, inlined: this runs for every alert event.
+        resource, topo = record.resource, self.topology
+        if resource and resource in topo.node_resources:
+            entity: str | None = resource
+        else:
+            entity = (
+                record.service
+                or (topo.resource_service.get(resource) if resource else None)
+                or resource
+            )
+        if not entity:
+            return
         if t >= self._next_expiry:
             self._next_expiry = t + 300.0
             self._expire(t)
@@ -130,7 +141,8 @@ class OutagePredictor:
             signs[state.fingerprint] = sign
             worth_a_look = True
         elif firing:
-            sign.last = max(sign.last, t)
+            if t > sign.last:
+                sign.last = t
             sign.resends += 1
             if severity > sign.severity:
                 sign.severity = severity
@@ -139,7 +151,7 @@ class OutagePredictor:
             # The re-send that first makes the sign persistent: look at once, whatever the
             # last snapshot was (escalations mostly come minutes before an outage, too late
             # to warn usefully).
-            if not sign.persistent and self._persists(sign, t):
+            if not sign.persistent and t - sign.onset >= self.cfg.persist_s:  # _persists
                 sign.persistent = True
                 worth_a_look = True
         else:
