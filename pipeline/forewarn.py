@@ -97,7 +97,7 @@ class OutagePredictor:
         t = record.time
         if t is None:
             return
-        # `_entity`, inlined: this runs for every alert event.
+        # The entity: a node for an alert about the node itself, else the service.
         resource, topo = record.resource, self.topology
         if resource and resource in topo.node_resources:
             entity: str | None = resource
@@ -231,11 +231,6 @@ class OutagePredictor:
         if risk >= self.model.threshold and rearmed:
             self.last_warned[entity] = t
             outputs.predictions.append(self._prediction(entity, t, risk))
-
-    def _entity(self, alert: Alert) -> str | None:
-        if alert.resource and self.topology.is_node(alert.resource):
-            return alert.resource
-        return alert.service or self.topology.service_of(alert.resource) or alert.resource
 
     # ---- features -----------------------------------------------------------------------
     def _fresh(self, entity: str, t: float) -> list[Sign]:
