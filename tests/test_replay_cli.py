@@ -5,6 +5,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aiops.cli import main
 from connectors.files import DeadLetter, merge_streams
@@ -188,6 +190,37 @@ def test_merge_streams_orders_by_time_but_keeps_each_file_order():
     dead = DeadLetter("f", 1, "bad", "raw")
     order = [getattr(r, "id", "dead") for r in merge_streams(alerts, [dead, *changes])]
     assert order == ["dead", "c1", "a", "late", "c2", "b"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.one_of(st.none(), st.integers(0, 12)), max_size=12), min_size=1, max_size=4
+    )
+)
+def test_merge_streams_picks_the_earliest_head_each_time(times):
+    """Against the plain definition: the head with the least (time, stream) goes next, a
+    record without a time counting as earliest."""
+    streams = [
+        [
+            DeadLetter("f", i, "bad", "raw") if t is None else alert(f"s{k}-{i}", t, "X", "s")
+            for i, t in enumerate(ts)
+        ]
+        for k, ts in enumerate(times)
+    ]
+    expected = []
+    heads = [0] * len(streams)
+
+    def key(k):
+        record = streams[k][heads[k]]
+        return (float("-inf") if isinstance(record, DeadLetter) else record.time, k)
+
+    while any(heads[k] < len(s) for k, s in enumerate(streams)):
+        k = min((k for k, s in enumerate(streams) if heads[k] < len(s)), key=key)
+        expected.append(streams[k][heads[k]])
+        heads[k] += 1
+    got = list(merge_streams(*streams))
+    assert [id(r) for r in got] == [id(r) for r in expected]
 
 
 def test_metric_anomalies_enter_as_alerts_and_are_accounted_for(tmp_path: Path):
