@@ -195,6 +195,7 @@ class Correlator:
             # Neighbours link only through members started within the window: skip incidents
             # that have had no new alert for longer (the common case in a long stream).
             recent = member.onset - self.cfg.window_s - self.cfg.link_slack_s
+            add = found.add
             for near in (
                 topo.downstream(member.service, hops),
                 topo.upstream(member.service, hops),
@@ -202,14 +203,18 @@ class Correlator:
                 for svc in near:
                     incs = by_service.get(svc)
                     if incs:
-                        found.update(inc for inc in incs if inc.last_onset >= recent)
+                        for inc in incs:  # a plain loop: a generator per neighbour costs more
+                            if inc.last_onset >= recent:
+                                add(inc)
         if member.resource:
             found.update(store.by_resource.get(member.resource, ()))
         if member.node:
             found.update(store.by_node.get(member.node, ()))
         if not member.chronic and not common:
             found.update(store.by_name.get(member.name, ()))  # same-check bursts
-        return sorted((i for i in found if i.status in _LIVE), key=_SEQ)
+        live = [i for i in found if i.status in _LIVE]
+        live.sort(key=_SEQ)
+        return live
 
     def _choose(self, member: Member) -> tuple[Incident | None, list[Incident]]:
         """The most related live incident (if any is related enough), and every incident the
