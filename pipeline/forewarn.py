@@ -355,8 +355,11 @@ class OutagePredictor:
         for dep in self.topology.downstream(entity, 1):
             if self.critical_firing.get(dep):
                 return True
-            if any(s.firing and s.onset >= recent for s in self.signs.get(dep, {}).values()):
-                return True
+            signs = self.signs.get(dep)
+            if signs:
+                for s in signs.values():  # a plain loop: any() over a generator costs more
+                    if s.firing and s.onset >= recent:
+                        return True
         return False
 
     def _prediction(self, entity: str, t: float, risk: float) -> dict[str, Any]:
