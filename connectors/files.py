@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import heapq
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -189,19 +190,34 @@ def merge_streams(*streams: Iterable[Record]) -> Iterator[Record]:
 
     for order, stream in enumerate(streams):
         push(order, iter(stream))
-    end = object()
     replace, pop = heapq.heapreplace, heapq.heappop
+    no_time = -math.inf  # merge_time of a record without a time
     while heap:
         _, order, _, record, it = heap[0]
         yield record
-        # The next record of the same stream takes the head's place (one heap operation);
-        # (time, stream, counter) orders every entry, so this is the pop-then-push order.
-        nxt = next(it, end)
-        if nxt is end:
-            pop(heap)
+        # The earliest head of the other streams (a child of the root). The next records of
+        # this stream that sort before it go out at once, without a heap operation (nearly
+        # every record when one stream is much larger); the first that does not takes the
+        # head's place. (time, stream, counter) orders every entry, so this is the order of
+        # popping and pushing each record.
+        size = len(heap)
+        if size == 1:
+            bound_time, bound_order = math.inf, len(streams)
         else:
+            other = heap[1] if size == 2 or heap[1] < heap[2] else heap[2]
+            bound_time, bound_order = other[0], other[1]
+        for nxt in it:
+            t = getattr(nxt, "time", None)  # merge_time, inlined
+            if t is None:
+                t = no_time
+            if t < bound_time or (t == bound_time and order < bound_order):
+                yield nxt
+                continue
             counter += 1
-            replace(heap, (merge_time(nxt), order, counter, nxt, it))
+            replace(heap, (t, order, counter, nxt, it))
+            break
+        else:
+            pop(heap)
 
 
 def read_yaml(path: Path) -> Any:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 
 def random_walk(
@@ -82,10 +83,26 @@ def _solve(moves: list[list[float]], start_weights: list[float], restart: float)
     teleport = teleport / total if total > 0 else np.full(n, 1.0 / n)
     # p = restart * t + (1 - restart) * p M  <=>  (I - (1 - restart) M)^T p = restart * t
     system = np.eye(n) - (1.0 - restart) * m
-    visits = np.linalg.solve(system.T, restart * teleport)
+    with _blas().limit(limits=1, user_api="blas"):
+        visits = np.linalg.solve(system.T, restart * teleport)
     visits /= visits.max() or 1.0
     out: list[float] = visits.tolist()
     return out
+
+
+_controller: list[ThreadpoolController] = []
+
+
+def _blas() -> ThreadpoolController:
+    """The BLAS thread pools, found once (a scan of the loaded libraries costs about 1 ms).
+
+    A system of a few hundred entities is solved on one thread: OpenBLAS's threads cost far
+    more than they save at that size, and on a machine whose cores are busy with other work
+    they wait for each other (measured on the large-1 scenario with 2 cores shared: 294 ms
+    across its 6 largest solves with OpenBLAS's default 2 threads, 2 ms with 1)."""
+    if not _controller:
+        _controller.append(ThreadpoolController())
+    return _controller[0]
 
 
 def _solve_small(

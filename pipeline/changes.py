@@ -9,6 +9,10 @@ from pipeline.records import Change
 from pipeline.topology import Topology
 
 
+def _time_and_id(c: Change) -> tuple[float, str]:
+    return (c.time, c.id)
+
+
 class ChangeIndex:
     def __init__(self, topology: Topology, retention_s: float) -> None:
         self.topology = topology
@@ -44,7 +48,9 @@ class ChangeIndex:
             for change in self._by_entity.get(entity, ()):
                 if start <= change.time <= end:
                     found[change.id] = change
-        return sorted(found.values(), key=lambda c: (c.time, c.id))
+        if len(found) < 2:  # mostly none near: no sort, no key function
+            return list(found.values())
+        return sorted(found.values(), key=_time_and_id)
 
     def sweep(self, now: float) -> None:
         horizon = now - self.retention_s

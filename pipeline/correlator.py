@@ -225,6 +225,7 @@ class Correlator:
             # Neighbours link only through members started within the window: skip incidents
             # that have had no new alert for longer (the common case in a long stream).
             recent = member.onset - self.cfg.window_s - self.cfg.link_slack_s
+            add = found.add
             for near in (
                 topo.downstream(member.service, hops),
                 topo.upstream(member.service, hops),
@@ -232,14 +233,18 @@ class Correlator:
                 for svc in near:
                     incs = by_service.get(svc)
                     if incs:
-                        found.update(inc for inc in incs if inc.last_onset >= recent)
+                        for inc in incs:  # a plain loop: a generator per neighbour costs more
+                            if inc.last_onset >= recent:
+                                add(inc)
         if member.resource:
             found.update(store.by_resource.get(member.resource, ()))
         if member.node:
             found.update(store.by_node.get(member.node, ()))
         if not member.chronic and not common:
             found.update(store.by_name.get(member.name, ()))  # same-check bursts
-        return sorted((i for i in found if i.status in _LIVE), key=_SEQ)
+        live = [i for i in found if i.status in _LIVE]
+        live.sort(key=_SEQ)
+        return live
 
     def _choose(self, member: Member) -> tuple[Incident | None, list[Incident]]:
         """The most related live incident (if any is related enough), and every incident the
@@ -389,8 +394,12 @@ class Correlator:
         if inc.status != PENDING:
             return
         # A chronic alert (a repeat offender) does not open an incident on its own severity.
-        severe = any(m.severity >= self._open_rank and not m.chronic for m in inc.members.values())
-        fresh = sum(1 for m in inc.members.values() if not m.chronic)
+        severe, fresh, rank = False, 0, self._open_rank
+        for m in inc.members.values():  # one plain pass instead of any() and sum()
+            if not m.chronic:
+                fresh += 1
+                if m.severity >= rank:
+                    severe = True
         if severe or fresh >= self.icfg.open_min_alerts:
             inc.status = OPEN
             inc.opened_at = now

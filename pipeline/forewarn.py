@@ -92,12 +92,23 @@ class OutagePredictor:
     def observe(
         self, record: Alert | Change, outputs: Outputs, state: AlertState | None = None
     ) -> None:
-        if isinstance(record, Change) or state is None or record.time is None:
-            return
-        entity = self._entity(record)
-        if not entity:
+        if state is None or isinstance(record, Change):  # changes come without a state
             return
         t = record.time
+        if t is None:
+            return
+        # The entity: a node for an alert about the node itself, else the service.
+        resource, topo = record.resource, self.topology
+        if resource and resource in topo.node_resources:
+            entity: str | None = resource
+        else:
+            entity = (
+                record.service
+                or (topo.resource_service.get(resource) if resource else None)
+                or resource
+            )
+        if not entity:
+            return
         if t >= self._next_expiry:
             self._next_expiry = t + 300.0
             self._expire(t)
@@ -130,7 +141,8 @@ class OutagePredictor:
             signs[state.fingerprint] = sign
             worth_a_look = True
         elif firing:
-            sign.last = max(sign.last, t)
+            if t > sign.last:
+                sign.last = t
             sign.resends += 1
             if severity > sign.severity:
                 sign.severity = severity
@@ -139,7 +151,7 @@ class OutagePredictor:
             # The re-send that first makes the sign persistent: look at once, whatever the
             # last snapshot was (escalations mostly come minutes before an outage, too late
             # to warn usefully).
-            if not sign.persistent and self._persists(sign, t):
+            if not sign.persistent and t - sign.onset >= self.cfg.persist_s:  # _persists
                 sign.persistent = True
                 worth_a_look = True
         else:
@@ -220,11 +232,6 @@ class OutagePredictor:
             self.last_warned[entity] = t
             outputs.predictions.append(self._prediction(entity, t, risk))
 
-    def _entity(self, alert: Alert) -> str | None:
-        if alert.resource and self.topology.is_node(alert.resource):
-            return alert.resource
-        return alert.service or self.topology.service_of(alert.resource) or alert.resource
-
     # ---- features -----------------------------------------------------------------------
     def _fresh(self, entity: str, t: float) -> list[Sign]:
         """Signs of the window that are not chronic (repeat offenders say little)."""
@@ -236,24 +243,52 @@ class OutagePredictor:
         ]
 
     def features(self, entity: str, t: float) -> dict[str, float]:
+        # Hot (every snapshot): the signs are walked once, in the order `_fresh` gives them;
+        # every value is the same arithmetic on the same numbers in the same order as the
+        # plain comprehensions would do, and keys go in the same order.
         cfg = self.cfg
         signs = self.signs.get(entity, {})
-        fresh = self._fresh(entity, t)
-        firing = [s for s in fresh if s.firing]
-        names = {s.name for s in fresh}
-        oldest = min((s.onset for s in firing), default=t)
+        horizon = t - cfg.window_s
+        onset_floor = horizon - 3600
+        fresh_n = resends = max_severity = 0
+        escalated = anomaly = False
+        names: set[str] = set()
+        firing: list[Sign] = []
+        for s in signs.values():
+            # `_fresh`: not chronic, firing or seen within the window, started recently.
+            if s.chronic or not (s.firing or s.last >= horizon) or s.onset < onset_floor:
+                continue
+            fresh_n += 1
+            names.add(s.name)
+            if s.severity > max_severity:
+                max_severity = s.severity
+            if s.escalations:
+                escalated = True
+            resends += s.resends
+            if s.anomaly:
+                anomaly = True
+            if s.firing:
+                firing.append(s)
+        oldest = firing[0].onset if firing else t  # min(..., default=t)
+        recurring = escalated_firing = 0
+        for s in firing:
+            if s.onset < oldest:
+                oldest = s.onset
+            recurring += s.recurring
+            if s.escalations:
+                escalated_firing = 1
         age = (t - oldest) / 60
         f: dict[str, float] = {
-            "signs": min(len(fresh), 10) / 10,
+            "signs": min(fresh_n, 10) / 10,
             "names": min(len(names), 5) / 5,
             "firing": min(len(firing), 5) / 5,
-            "chronic_only": 1.0 if signs and not fresh else 0.0,
-            "max_severity": max((s.severity for s in fresh), default=0) / 4,
-            "escalated": 1.0 if any(s.escalations for s in fresh) else 0.0,
-            "resends": min(sum(s.resends for s in fresh), 20) / 20,
-            "anomaly": 1.0 if any(s.anomaly for s in fresh) else 0.0,
+            "chronic_only": 1.0 if signs and not fresh_n else 0.0,
+            "max_severity": max_severity / 4,
+            "escalated": 1.0 if escalated else 0.0,
+            "resends": min(resends, 20) / 20,
+            "anomaly": 1.0 if anomaly else 0.0,
             # Signs that have come and gone before: recurring background.
-            "recurring": sum(s.recurring for s in firing) / len(firing) if firing else 0.0,
+            "recurring": recurring / len(firing) if firing else 0.0,
             # How long the signs have lasted, in bands: signs before an outage last minutes
             # to tens of minutes; a warning that has fired for hours is background.
             f"age_{band(age)}": 1.0,
@@ -273,27 +308,28 @@ class OutagePredictor:
             outlasted = self.background.outlasted
             f["outlasted"] = max(outlasted(n, t - onset) for n, onset in eldest.items())
             f["outlasted_any"] = outlasted(None, t - oldest)
-        # The shape a forewarning usually has: a fresh (not chronic) sign that keeps firing
-        # and being re-sent for a while, or that got worse.
-        sustained = [s for s in firing if t - s.onset >= 480 and s.resends >= 2]
-        if sustained:
-            f["sustained"] = 1.0
-            f["sustained_cause_like"] = f.get("cause_like", 0.5)
-            f["sustained_names"] = min(len({s.name for s in sustained}), 3) / 3
-        if any(s.escalations for s in firing):
-            f["escalated_firing"] = 1.0
-        # Which warnings fire: some kinds (memory growth, lag growing) mostly come before an
-        # outage, others (a slow backup, a throttled CPU) mostly come and go. One weight per
-        # alert name, learned offline and from the delayed labels like any other.
-        for name in {s.name for s in firing}:
-            f[f"sign:{name}"] = 1.0
-        # The same warning on several replicas at once: one cause, not one noisy host.
-        by_name: dict[str, set[str]] = {}
-        for s in firing:
-            by_name.setdefault(s.name, set()).add(s.resource)
-        spread = max((len(r) for r in by_name.values()), default=0)
-        if spread >= 2:
-            f["replicas_agree"] = min(spread, 4) / 4
+            # The shape a forewarning usually has: a fresh (not chronic) sign that keeps
+            # firing and being re-sent for a while, or that got worse.
+            sustained = [s for s in firing if t - s.onset >= 480 and s.resends >= 2]
+            if sustained:
+                f["sustained"] = 1.0
+                f["sustained_cause_like"] = f.get("cause_like", 0.5)
+                f["sustained_names"] = min(len({s.name for s in sustained}), 3) / 3
+            if escalated_firing:
+                f["escalated_firing"] = 1.0
+            # Which warnings fire: some kinds (memory growth, lag growing) mostly come before
+            # an outage, others (a slow backup, a throttled CPU) mostly come and go. One
+            # weight per alert name, learned offline and from the delayed labels like any
+            # other.
+            for name in {s.name for s in firing}:
+                f[f"sign:{name}"] = 1.0
+            # The same warning on several replicas at once: one cause, not one noisy host.
+            by_name: dict[str, set[str]] = {}
+            for s in firing:
+                by_name.setdefault(s.name, set()).add(s.resource)
+            spread = max(len(r) for r in by_name.values())
+            if spread >= 2:
+                f["replicas_agree"] = min(spread, 4) / 4
         change = self.changes.near([entity], t - cfg.change_lookback_s, t)
         if change:
             f["recent_change"] = math.exp(-(t - change[-1].time) / cfg.change_lookback_s)
@@ -319,8 +355,11 @@ class OutagePredictor:
         for dep in self.topology.downstream(entity, 1):
             if self.critical_firing.get(dep):
                 return True
-            if any(s.firing and s.onset >= recent for s in self.signs.get(dep, {}).values()):
-                return True
+            signs = self.signs.get(dep)
+            if signs:
+                for s in signs.values():  # a plain loop: any() over a generator costs more
+                    if s.firing and s.onset >= recent:
+                        return True
         return False
 
     def _prediction(self, entity: str, t: float, risk: float) -> dict[str, Any]:

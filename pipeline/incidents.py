@@ -52,9 +52,17 @@ class Member:
     via: str | None = None  # fingerprint of the member it linked to best when it joined
 
 
+# An empty SHA-1 to copy: OpenSSL 3 looks the algorithm up again for every new hash object,
+# which inside a replay cost 6-8 us per incident against 1.5-2 us for a copy (13,632
+# candidate incidents on large-1). The copy is never updated itself.
+_SHA1 = hashlib.sha1()
+
+
 def incident_id(first_alert_id: str) -> str:
     """Deterministic: the same first alert always names the same incident."""
-    return "inc-" + hashlib.sha1(first_alert_id.encode()).hexdigest()[:12]
+    h = _SHA1.copy()
+    h.update(first_alert_id.encode())
+    return "inc-" + h.hexdigest()[:12]
 
 
 @dataclass(slots=True, eq=False)  # identity semantics: incidents live in index sets

@@ -232,3 +232,14 @@ def test_determinism_same_input_same_incidents_and_ids():
         pipeline(), [a.__class__(**{f: getattr(a, f) for f in a.__slots__}) for a in events]
     )
     assert first == second
+
+
+def test_incident_ids_are_the_sha1_of_the_first_alert_whatever_came_before():
+    import hashlib
+
+    from pipeline.incidents import incident_id
+
+    first = incident_id("a-000123")
+    incident_id("a-000124")  # an earlier id must not leak into the next
+    assert incident_id("a-000123") == first
+    assert first == "inc-" + hashlib.sha1(b"a-000123").hexdigest()[:12]

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aiops.cli import main
 from connectors.files import DeadLetter, merge_streams
@@ -190,6 +192,37 @@ def test_merge_streams_orders_by_time_but_keeps_each_file_order():
     assert order == ["dead", "c1", "a", "late", "c2", "b"]
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.one_of(st.none(), st.integers(0, 12)), max_size=12), min_size=1, max_size=4
+    )
+)
+def test_merge_streams_picks_the_earliest_head_each_time(times):
+    """Against the plain definition: the head with the least (time, stream) goes next, a
+    record without a time counting as earliest."""
+    streams = [
+        [
+            DeadLetter("f", i, "bad", "raw") if t is None else alert(f"s{k}-{i}", t, "X", "s")
+            for i, t in enumerate(ts)
+        ]
+        for k, ts in enumerate(times)
+    ]
+    expected = []
+    heads = [0] * len(streams)
+
+    def key(k):
+        record = streams[k][heads[k]]
+        return (float("-inf") if isinstance(record, DeadLetter) else record.time, k)
+
+    while any(heads[k] < len(s) for k, s in enumerate(streams)):
+        k = min((k for k, s in enumerate(streams) if heads[k] < len(s)), key=key)
+        expected.append(streams[k][heads[k]])
+        heads[k] += 1
+    got = list(merge_streams(*streams))
+    assert [id(r) for r in got] == [id(r) for r in expected]
+
+
 def test_metric_anomalies_enter_as_alerts_and_are_accounted_for(tmp_path: Path):
     import random
 
@@ -241,3 +274,17 @@ def test_metric_anomalies_enter_as_alerts_and_are_accounted_for(tmp_path: Path):
     assert any(
         {"p1"} < set(inc["alert_ids"]) and "payments-db" in inc["services"] for inc in incidents
     )
+
+
+def test_the_replay_heap_settings_are_given_back_even_after_a_failure():
+    import gc
+
+    from aiops.replay import _YOUNG_GC_THRESHOLD, _frozen_heap
+
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), _frozen_heap():
+        assert gc.get_threshold() == (_YOUNG_GC_THRESHOLD, *before[1:])
+        assert gc.get_freeze_count() > 0
+        raise RuntimeError("the run fails")
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
