@@ -26,7 +26,7 @@ from connectors.files import (
 )
 from models.linkmodel import LinkModel
 from pipeline.config import Config
-from pipeline.engine import Drained, Pipeline
+from pipeline.engine import YOUNG_GC_THRESHOLD, Drained, Pipeline
 from pipeline.incidents import MERGED, Incident
 from pipeline.records import RecordError
 from pipeline.times import format_time
@@ -85,11 +85,6 @@ class ReplaySink:
         self.pending.clear()
 
 
-# Allocations between young collections during a replay (CPython's default: 700), as the
-# service's tune_gc (connectors/kafka/service.py) sets it.
-_YOUNG_GC_THRESHOLD = 10_000
-
-
 @contextmanager
 def _frozen_heap() -> Iterator[None]:
     """What is alive when the run starts (modules, configuration, models, topology) lives as
@@ -103,7 +98,7 @@ def _frozen_heap() -> Iterator[None]:
     2 full collections taking 0.12-0.15 s in all, against 6 young ones taking 0.02-0.03 s."""
     threshold = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(_YOUNG_GC_THRESHOLD, *threshold[1:])
+    gc.set_threshold(YOUNG_GC_THRESHOLD, *threshold[1:])
     try:
         yield
     finally:

@@ -14,6 +14,7 @@ costs tens of microseconds: no iteration count to tune.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -90,9 +91,7 @@ def _solve(moves: list[list[float]], start_weights: list[float], restart: float)
     return out
 
 
-_controller: list[ThreadpoolController] = []
-
-
+@functools.cache
 def _blas() -> ThreadpoolController:
     """The BLAS thread pools, found once (a scan of the loaded libraries costs about 1 ms).
 
@@ -100,9 +99,7 @@ def _blas() -> ThreadpoolController:
     more than they save at that size, and on a machine whose cores are busy with other work
     they wait for each other (measured on the large-1 scenario with 2 cores shared: 294 ms
     across its 6 largest solves with OpenBLAS's default 2 threads, 2 ms with 1)."""
-    if not _controller:
-        _controller.append(ThreadpoolController())
-    return _controller[0]
+    return ThreadpoolController()
 
 
 def _solve_small(

@@ -29,6 +29,12 @@ from pipeline.silences import Inhibitor, Silencer, match_labels
 from pipeline.store import IncidentStore
 from pipeline.topology import Topology
 
+# Allocations between young garbage collections for a process running the pipeline (CPython's
+# default: 700). The pipeline keeps most of what it allocates for a while (alert states,
+# incidents), so most young collections would find little to free. Set by `aiops replay`
+# and by the Kafka service (connectors.kafka.service.tune_gc).
+YOUNG_GC_THRESHOLD = 10_000
+
 _NO_LABELS: dict[str, str] = {}  # read-only: matchers are off when nothing needs labels
 
 

@@ -279,11 +279,12 @@ def test_metric_anomalies_enter_as_alerts_and_are_accounted_for(tmp_path: Path):
 def test_the_replay_heap_settings_are_given_back_even_after_a_failure():
     import gc
 
-    from aiops.replay import _YOUNG_GC_THRESHOLD, _frozen_heap
+    from aiops.replay import _frozen_heap
+    from pipeline.engine import YOUNG_GC_THRESHOLD
 
     before = gc.get_threshold()
     with pytest.raises(RuntimeError), _frozen_heap():
-        assert gc.get_threshold() == (_YOUNG_GC_THRESHOLD, *before[1:])
+        assert gc.get_threshold() == (YOUNG_GC_THRESHOLD, *before[1:])
         assert gc.get_freeze_count() > 0
         raise RuntimeError("the run fails")
     assert gc.get_threshold() == before

@@ -41,14 +41,13 @@ from connectors.kafka.positions import Positions
 from connectors.kafka.rebalance import Listener, RebalanceHandling, Shard
 from connectors.kafka.settings import Settings
 from connectors.telemetry import ServiceMetrics
-from pipeline.engine import Pipeline
+from pipeline.engine import YOUNG_GC_THRESHOLD, Pipeline
 from pipeline.incidents import OPEN
 from pipeline.records import Alert, Change, RecordError
 
 log = logging.getLogger(__name__)
 
 _FOLDED = ("duplicate", "update", "refire", "late", "ack")
-YOUNG_GC_THRESHOLD = 10_000  # allocations between young collections (CPython's default: 700)
 
 
 def tune_gc() -> None:
