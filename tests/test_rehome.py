@@ -115,16 +115,20 @@ OOM = [
 ]
 
 
+def _recover_apart() -> list:
+    """The first problem recovers at 300 s; the OOM and its cascade at 1500 s, far apart."""
+    return (
+        _resolved(300, *PAY)
+        + _resolved(1500, *OOM)
+        + [alert("m", 1700, "DiskUsageHigh", "mail", severity="warning")]
+    )
+
+
 def test_a_new_problem_that_recovers_apart_with_its_cascade_becomes_its_own_incident():
     p = pipeline()
     first = run(p, _beside())
     assert groups(first) == [{"co", "da", "oom", "pay", "web"}]
-    later = run(
-        p,
-        _resolved(300, *PAY)
-        + _resolved(1500, *OOM)
-        + [alert("m", 1700, "DiskUsageHigh", "mail", severity="warning")],
-    )
+    later = run(p, _recover_apart())
     assert p.correlator.rehome.moves == 3
     assert groups(later) == [
         {"co", "co-r", "oom", "oom-r", "web", "web-r"},
@@ -139,12 +143,7 @@ def test_a_new_problem_that_recovers_apart_with_its_cascade_becomes_its_own_inci
 def test_no_split_without_enough_of_a_cascade_recovering_with_it():
     p = pipeline(correlation={"rehome_split_min": 4})
     run(p, _beside())
-    later = run(
-        p,
-        _resolved(300, *PAY)
-        + _resolved(1500, *OOM)
-        + [alert("m", 1700, "DiskUsageHigh", "mail", severity="warning")],
-    )
+    later = run(p, _recover_apart())
     assert p.correlator.rehome.moves == 0
     assert groups(later) == [
         {"co", "co-r", "da", "da-r", "oom", "oom-r", "pay", "pay-r", "web", "web-r"}
