@@ -92,7 +92,8 @@ def main() -> None:
     args = ap.parse_args()
     config = load_config(args.config)
     model = configured_outage_model(config)
-    assert model is not None, "prediction is disabled"
+    if model is None:
+        raise SystemExit("forewarn_eval: prediction is disabled in this configuration")
     with ProcessPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(_run, [(s, args.config) for s in args.scenarios]))
     print(f"model threshold {model.threshold}")
