@@ -95,9 +95,17 @@ class Correlator:
         member = inc.members[fp] if inc is not None else None
         version = inc.version if inc is not None else -1
         stale = member is not None and not member.firing
-        if stale and firing and t - member.status_time > self.cfg.window_s:  # type: ignore[union-attr]
+        if (
+            stale
+            and firing
+            and (gap := t - member.status_time) > self.cfg.refire_gap_s  # type: ignore[union-attr]
+            and (gap > self.cfg.window_s or inc.status in _LIVE)  # type: ignore[union-attr]
+        ):
             # Fires again long after it resolved: a new problem may have hit the same check,
-            # so it is placed afresh instead of reopening the old incident.
+            # so it is placed afresh instead of reopening the old incident. While the old
+            # incident is still live for its other alerts, minutes of quiet are enough: a
+            # flap fires again within refire_gap_s; a check quiet for longer that fails
+            # again beside a live problem is in dense outages often another problem.
             inc = member = None
         if inc is None or member is None:
             if not firing:

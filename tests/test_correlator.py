@@ -243,3 +243,47 @@ def test_incident_ids_are_the_sha1_of_the_first_alert_whatever_came_before():
     incident_id("a-000124")  # an earlier id must not leak into the next
     assert incident_id("a-000123") == first
     assert first == "inc-" + hashlib.sha1(b"a-000123").hexdigest()[:12]
+
+
+def _refire_beside_a_live_incident(**correlation: float) -> list[set[str]]:
+    """HighLatency on payments joins the payments-db outage, recovers, and fails again while
+    the database still alerts (too long after its onset to link to it again)."""
+    p = pipeline(correlation=correlation or None)
+    return groups(
+        run(
+            p,
+            [
+                alert("db", 0, "DBDown", "payments-db", severity="critical"),
+                alert("pay", 30, "HighLatency", "payments", "payments-1"),
+                alert("pay-r", 700, "HighLatency", "payments", "payments-1", status="resolved"),
+                alert("pay-2", 1000, "HighLatency", "payments", "payments-1"),
+                alert("pay-3", 1060, "HighLatency", "payments", "payments-1"),
+            ],
+        )
+    )
+
+
+def test_an_alert_failing_again_minutes_after_it_recovered_is_placed_afresh():
+    # 300 s of quiet is no flap: the second episode is weighed as a new alert.
+    assert _refire_beside_a_live_incident(refire_gap_s=240) == [
+        {"db", "pay", "pay-r"},
+        {"pay-2", "pay-3"},
+    ]
+    # Without it (a gap up to window_s reopens the member), it stays with the old problem.
+    assert _refire_beside_a_live_incident(refire_gap_s=600) == [
+        {"db", "pay", "pay-r", "pay-2", "pay-3"}
+    ]
+
+
+def test_a_flap_stays_with_its_incident():
+    p = pipeline(correlation={"refire_gap_s": 240})
+    incs = run(
+        p,
+        [
+            alert("db", 0, "DBDown", "payments-db", severity="critical"),
+            alert("pay", 30, "HighLatency", "payments", "payments-1"),
+            alert("pay-r", 700, "HighLatency", "payments", "payments-1", status="resolved"),
+            alert("pay-2", 760, "HighLatency", "payments", "payments-1"),
+        ],
+    )
+    assert groups(incs) == [{"db", "pay", "pay-r", "pay-2"}]
