@@ -78,6 +78,8 @@ class CorrelationConfig(_Section):
     rehome_ratio: float = Field(ge=1)
     rehome_split_gap_s: float = Field(ge=0)
     rehome_split_min: int = Field(ge=2)
+    recovery_split_gap_s: float = Field(ge=0)
+    recovery_merge_gap_s: float = Field(ge=0)
 
     _sev = field_validator("merge_min_severity")(_severity)
 

@@ -20,7 +20,7 @@ from pipeline.config import Config
 from pipeline.correlator import Correlator, LinkScorer
 from pipeline.dedup import AlertState, Deduplicator, Outcome
 from pipeline.feedback import Feedback
-from pipeline.incidents import OPEN, Incident
+from pipeline.incidents import OPEN, RESOLVED, Incident
 from pipeline.lifecycle import Lifecycle
 from pipeline.links import NamePrior
 from pipeline.outputs import Outputs, Suppressed
@@ -108,6 +108,8 @@ class Pipeline:
             link_model,
         )
         self.lifecycle = Lifecycle(config.incidents, config.correlation, self.store, self.out)
+        if config.correlation.recovery_split_gap_s or config.correlation.recovery_merge_gap_s:
+            self.lifecycle.before_resolve = self._split_recovered
         self.changes = (
             changes
             if changes is not None
@@ -238,6 +240,26 @@ class Pipeline:
         inc.rankings += 1
         inc.ranked_at = self.clock if self.clock is not None else inc.updated_at
         self._rank_later.pop(inc.id, None)
+
+    def _split_recovered(self, inc: Incident, now: float) -> None:
+        """Before an incident resolves: split off what recovered apart (pipeline.rehome),
+        and rank the root cause of every part afresh."""
+        rehome, corr = self.correlator.rehome, self.correlator
+        parts = rehome.split_recovered(corr, inc, now)
+        changed = [inc, *parts] if parts else []
+        for part in changed:
+            self._refresh(part)
+        for part in (inc, *parts):
+            if part.status in (OPEN, RESOLVED):
+                survivor = rehome.merge_recovered(corr, part)
+                if survivor is not None:
+                    self._refresh(survivor)
+
+    def _refresh(self, inc: Incident) -> None:
+        """Rank an incident whose membership changed afresh, and emit it."""
+        self._enrich(inc)
+        inc.changed()
+        self.out.touch(inc)
 
     def _rank_held(self, now: float | None) -> None:
         """Rank the incidents whose ranking was held back, once their holdoff is over (all

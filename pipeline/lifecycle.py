@@ -10,6 +10,8 @@ suppressed too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pipeline.config import CorrelationConfig, IncidentConfig
 from pipeline.incidents import OPEN, PENDING, RESOLVED, Incident
 from pipeline.outputs import Outputs
@@ -29,6 +31,9 @@ class Lifecycle:
         self.out = out
         self.resolved = 0
         self.expired_pending = 0
+        # Called with an open incident whose alerts all recovered, just before it resolves
+        # (the engine's late correction by recovery time).
+        self.before_resolve: Callable[[Incident, float], None] | None = None
         self._pending_reason = (
             f"held: below {icfg.open_min_severity} and fewer than {icfg.open_min_alerts} "
             "correlated alerts"
@@ -47,6 +52,10 @@ class Lifecycle:
                     self._expire_pending(inc, now)
                 continue
             if status == OPEN and quiet:
+                if self.before_resolve is not None:
+                    self.before_resolve(inc, now)
+                    if inc.status != OPEN:
+                        continue  # merged into another incident
                 inc.status = status = RESOLVED
                 inc.resolved_at = inc.last_resolve
                 inc.changed()

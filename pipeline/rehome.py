@@ -31,12 +31,13 @@ incidents and ids.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from pipeline.config import CorrelationConfig
-from pipeline.incidents import OPEN, PENDING, Incident, Member
+from pipeline.incidents import OPEN, PENDING, RESOLVED, Incident, Member
 
 if TYPE_CHECKING:
     from pipeline.correlator import Correlator
@@ -57,6 +58,10 @@ class Rehomer:
         self.ratio = cfg.rehome_ratio
         self.split_gap_s = cfg.rehome_split_gap_s
         self.split_min = cfg.rehome_split_min
+        self.recovery_split_gap_s = cfg.recovery_split_gap_s
+        self.recovery_splits = 0  # incidents split off at resolution
+        self.recovery_merge_gap_s = cfg.recovery_merge_gap_s
+        self.recovery_merges = 0  # incidents merged at resolution
         self.placed = 0  # placement counter (Member.placed)
         self.moves = 0  # alerts moved
         self.watched: dict[str, tuple[int, bool]] = {}  # fingerprint -> (placed, close call)
@@ -79,7 +84,13 @@ class Rehomer:
         fp = member.fingerprint
         if close_call or (joined and self.split_gap_s > 0):
             self.watched[fp] = (member.placed, close_call)
-        elif member.via is None or member.via not in self.events:
+        elif not (joined and self.recovery_split_gap_s) and (
+            member.via is None or member.via not in self.events
+        ):
+            # Not recorded: forget what an earlier episode of this alert left, so that only
+            # this episode's events could ever move with it.
+            self.events.pop(fp, None)
+            self.watched.pop(fp, None)
             return
         self.events[fp] = [alert_id]
         self._recent.append((now, fp))
@@ -175,6 +186,96 @@ class Rehomer:
                 if key[0] <= best_key[0] and (best is None or key < best_key):
                     best, best_key = inc, key
         return best
+
+    def split_recovered(self, corr: Correlator, inc: Incident, now: float) -> list[Incident]:
+        """An incident whose alerts have all recovered, about to resolve: cut its members by
+        recovery time where consecutive resolves lie more than `recovery_split_gap_s` apart,
+        and give each group that recovered apart from the one holding the incident's first
+        member an incident of its own, when it has at least `rehome_split_min` members that
+        can move. Returns the new incidents (resolved, like `inc` is about to be)."""
+        gap = self.recovery_split_gap_s
+        if not gap or not self.enabled:
+            return []
+        owned = corr.store.by_fp
+        members = sorted(inc.members.values(), key=lambda m: (m.status_time, m.placed))
+        if len(members) <= self.split_min:
+            return []
+        groups: list[list[Member]] = [[members[0]]]
+        for prev, m in itertools.pairwise(members):
+            if m.status_time - prev.status_time > gap:
+                groups.append([])
+            groups[-1].append(m)
+        if len(groups) < 2:
+            return []
+        first = min(members, key=lambda m: m.placed)
+        home = next(g for g in groups if first in g)
+        if len(home) < self.split_min:
+            return []  # a stray alert opened it (noise, a precursor): no problem to split from
+        parts: list[Incident] = []
+        for group in groups:
+            if group is home:
+                continue
+            # Only members whose events are recorded (and still this incident's) can move.
+            moving = {
+                m.fingerprint
+                for m in group
+                if m.fingerprint in self.events and owned.get(m.fingerprint) is inc
+            }
+            if len(moving) < self.split_min:
+                continue
+            lead = min((inc.members[f] for f in moving), key=lambda m: m.placed)
+            to = corr.store.create(self.events[lead.fingerprint][0], lead.onset)
+            self._move(corr, inc, to, moving, now)
+            # It was open as part of `inc`, and resolves with it.
+            to.status, to.opened_at, to.resolved_at = RESOLVED, inc.opened_at, to.last_resolve
+            parts.append(to)
+        self.recovery_splits += len(parts)
+        return parts
+
+    def merge_recovered(self, corr: Correlator, inc: Incident) -> Incident | None:
+        """An incident whose alerts have all recovered, about to resolve: merge it with the
+        live incidents (resolved, or with every alert recovered) whose alerts recovered with
+        its own (their median resolves within `recovery_merge_gap_s`, and at least half of
+        each incident's alerts within that gap of the other's median) and that it touches
+        in the topology (a shared service or node, or a direct dependency). Returns the
+        incident that holds them (the oldest), or None when nothing merged."""
+        gap = self.recovery_merge_gap_s
+        if not gap or not self.enabled or len(inc.members) < 2:
+            return None
+        mine = sorted(m.status_time for m in inc.members.values())
+        median = mine[(len(mine) - 1) // 2]
+        near: set[str] = set(inc.nodes)
+        topo = corr.topology
+        for svc in inc.services:
+            near.add(svc)
+            near.update(topo.downstream(svc, 1))
+            near.update(topo.upstream(svc, 1))
+        together: list[Incident] = []
+        for other in sorted(corr.store.live.values(), key=lambda i: i.seq):
+            if (
+                other is inc
+                or other.status not in (OPEN, RESOLVED)
+                or other.firing
+                or len(other.members) < 2
+                or (near.isdisjoint(other.services) and near.isdisjoint(other.nodes))
+            ):
+                continue
+            theirs = sorted(m.status_time for m in other.members.values())
+            their_median = theirs[(len(theirs) - 1) // 2]
+            if abs(their_median - median) > gap:
+                continue
+            if sum(abs(t - their_median) <= gap for t in mine) * 2 >= len(mine) and sum(
+                abs(t - median) <= gap for t in theirs
+            ) * 2 >= len(theirs):
+                together.append(other)
+        if not together:
+            return None
+        survivor = corr._merge([inc, *together])
+        self.recovery_merges += len(together)
+        if survivor.status == RESOLVED:
+            survivor.resolved_at = survivor.last_resolve
+            survivor.changed()
+        return survivor
 
     @staticmethod
     def _recovery_gap(members: Iterable[Member], member: Member, now: float) -> float:

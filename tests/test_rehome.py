@@ -148,3 +148,92 @@ def test_no_split_without_enough_of_a_cascade_recovering_with_it():
     assert groups(later) == [
         {"co", "co-r", "da", "da-r", "oom", "oom-r", "pay", "pay-r", "web", "web-r"}
     ]
+
+
+def _two_problems() -> list:
+    """_beside with one more payments alert of the database outage (payments-2 errors)."""
+    first = _beside()
+    err = alert("err", 40, "HighErrorRate", "payments", "payments-2", severity="major")
+    return [*first[:2], err, *first[2:]]
+
+
+ERR = ("err-r", "HighErrorRate", "payments", "payments-2")
+
+
+def _resolved_at_last(second_at: float, **correlation: float) -> dict[str, dict]:
+    """The outage recovers at 300 s, the OOM and its cascade at `second_at`; the per-alert
+    split is off: only what recovers together as the incident resolves tells them apart."""
+    p = pipeline(correlation={"rehome_split_gap_s": 0, **correlation})
+    run(p, _two_problems())
+    return run(
+        p,
+        _resolved(300, *PAY, ERR)
+        + _resolved(second_at, *OOM)
+        + [alert("m", second_at + 600, "DiskUsageHigh", "mail", severity="warning")],
+    )
+
+
+def test_an_incident_resolving_splits_off_what_recovered_apart():
+    later = _resolved_at_last(1500, recovery_split_gap_s=180)
+    assert groups(later) == [
+        {"co", "co-r", "oom", "oom-r", "web", "web-r"},
+        {"da", "da-r", "err", "err-r", "pay", "pay-r"},
+    ]
+    assert {i["status"] for i in later.values()} == {"resolved"}
+    new = next(i for i in later.values() if "oom" in i["alert_ids"])
+    assert new["root_cause"][0]["entity"] == "payments-1"
+    assert new["opened_at"] == "2026-01-05T10:00:00Z"  # open since the incident it left was
+    # Without it the incident resolves whole.
+    assert len(groups(_resolved_at_last(1500, recovery_split_gap_s=0))) == 1
+
+
+def test_alerts_recovering_close_together_stay_one_incident():
+    # The two problems recover 150 s apart: under the gap, one incident.
+    assert len(groups(_resolved_at_last(450, recovery_split_gap_s=180))) == 1
+
+
+def test_no_recovery_split_from_a_stray_first_alert():
+    # Two alerts of the first problem only (under rehome_split_min): nothing is split off.
+    p = pipeline(correlation={"rehome_split_gap_s": 0, "recovery_split_gap_s": 180})
+    run(p, _beside())
+    later = run(
+        p, [*_recover_apart(), alert("m2", 2000, "DiskUsageHigh", "mail", severity="warning")]
+    )
+    assert len(groups(later)) == 1
+
+
+def _apart_on_arrival(recover_gap: float, **correlation: float) -> list[set[str]]:
+    """A database outage, and its callers' symptoms starting too late to link to it (beyond
+    window_s): two incidents on arrival. Both recover, `recover_gap` seconds apart."""
+    p = pipeline(correlation=correlation)
+    run(
+        p,
+        [
+            alert("da", 0, "DBDown", "payments-db", severity="critical"),
+            alert("dq", 10, "SlowQueries", "payments-db", severity="major"),
+            alert("pay", 700, "HighLatency", "payments", "payments-1", severity="major"),
+            alert("pe", 710, "HighErrorRate", "payments", "payments-2", severity="major"),
+        ],
+    )
+    t = 1500 + recover_gap
+    return groups(
+        run(
+            p,
+            [
+                alert("da-r", 1500, "DBDown", "payments-db", status="resolved"),
+                alert("dq-r", 1510, "SlowQueries", "payments-db", status="resolved"),
+                alert("pay-r", t, "HighLatency", "payments", "payments-1", status="resolved"),
+                alert("pe-r", t + 10, "HighErrorRate", "payments", "payments-2", status="resolved"),
+                alert("m", t + 600, "DiskUsageHigh", "mail", severity="warning"),
+            ],
+        )
+    )
+
+
+def test_incidents_that_recover_together_and_touch_in_the_topology_merge():
+    assert _apart_on_arrival(20, recovery_merge_gap_s=60) == [
+        {"da", "da-r", "dq", "dq-r", "pay", "pay-r", "pe", "pe-r"}
+    ]
+    # Without it, or when they recover minutes apart, they stay two incidents.
+    assert len(_apart_on_arrival(20, recovery_merge_gap_s=0)) == 2
+    assert len(_apart_on_arrival(400, recovery_merge_gap_s=60)) == 2
