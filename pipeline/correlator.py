@@ -74,6 +74,7 @@ class Correlator:
         self._merge_rank = SEVERITY_RANK[cfg.merge_min_severity]
         self.merges = 0
         self.reopens = 0
+        self._avoid: Incident | None = None  # a re-fire's old incident while it is placed
         # Recent first firings per alert name: (onset, entity), for the same-check baseline.
         self._name_starts: dict[str, deque[tuple[float, str]]] = {}
         # Late correction of close calls (pipeline.rehome): the engine runs it as the clock
@@ -95,15 +96,22 @@ class Correlator:
         member = inc.members[fp] if inc is not None else None
         version = inc.version if inc is not None else -1
         stale = member is not None and not member.firing
-        if stale and firing and t - member.status_time > self.cfg.window_s:  # type: ignore[union-attr]
+        apart = self.cfg.refire_apart_s
+        limit = apart if apart is not None else self.cfg.window_s
+        if stale and firing and t - member.status_time > limit:  # type: ignore[union-attr]
             # Fires again long after it resolved: a new problem may have hit the same check,
-            # so it is placed afresh instead of reopening the old incident.
+            # so it is placed afresh instead of reopening the old incident. With
+            # `refire_apart_s` it also stays out of the old incident: landing there would
+            # overwrite its member, and the first episode's onset with it.
+            if apart is not None:
+                self._avoid = inc
             inc = member = None
         if inc is None or member is None:
             if not firing:
                 self.store.orphans.setdefault(fp, []).append((alert.id, t))
                 return None
             inc = self._place(alert, fp, state, state.onset, t, now)
+            self._avoid = None
         else:
             # Incident.fold, inlined: most events are re-sends folded here.
             inc.alert_ids.append(alert.id)
@@ -259,9 +267,8 @@ class Correlator:
         # Whether the check is background noise: asked once, both steps below need it.
         common = not member.chronic and self._common_name(member)
         runner_up = 0.0
-        for inc, ev, strength, score, ok in self._weigh(
-            member, self._candidates(member, common), common
-        ):
+        candidates = [c for c in self._candidates(member, common) if c is not self._avoid]
+        for inc, ev, strength, score, ok in self._weigh(member, candidates, common):
             # An alert that could be the root of several incidents merges them (below),
             # whatever the link model thinks of joining any one of them.
             if ev.explains and strength >= self.cfg.min_relation:
