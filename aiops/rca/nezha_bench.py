@@ -254,7 +254,9 @@ def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -
     if kind == "node":
         on_node = inc.node_members.get(entity, ())
         services = {m.service for m in on_node if m.service}
-        return sorted(services, key=lambda s: (inc.services[s], s))  # same onset: by name
+        # The ranker's own order among them (their scores as candidates), then onset, name.
+        score = {str(c["entity"]): c["score"] for c in inc.root_cause if c["kind"] == "service"}
+        return sorted(services, key=lambda s: (-score.get(s, 0.0), inc.services[s], s))
     return []
 
 
