@@ -121,21 +121,27 @@ def test_candidates_of_several_incidents_weigh_by_their_share_of_the_alerts():
     assert merged_candidates([(main_inc, 1), (lone, 1)], topo)[0] == "noise"
 
 
-def test_a_node_stands_for_its_services_in_the_rankers_order():
-    """Scored by service, a node candidate becomes the services on it: those the ranker scored
-    higher first, not those that alerted first."""
-    topo = Topology()
-    on_node = [SimpleNamespace(service=s) for s in ("early", "root", "late")]
-    inc = SimpleNamespace(
+def _node_incident(node_itself: float) -> SimpleNamespace:
+    on_node = [SimpleNamespace(service=s) for s in ("early", "root")]
+    return SimpleNamespace(
         root_cause=[
-            {"kind": "node", "entity": "n1", "score": 0.4},
+            {"kind": "node", "entity": "n1", "score": 0.4, "signals": {"node_itself": node_itself}},
+            {"kind": "service", "entity": "other", "score": 0.35},
             {"kind": "service", "entity": "root", "score": 0.3},
             {"kind": "service", "entity": "early", "score": 0.1},
         ],
         node_members={"n1": on_node},
-        services={"early": 0.0, "root": 60.0, "late": 30.0},
+        services={"early": 0.0, "root": 60.0, "other": 30.0},
     )
-    assert merged_candidates([(inc, 1)], topo) == ["root", "early", "late"]
+
+
+def test_a_node_stands_for_its_services_in_the_rankers_order():
+    """Scored by service, a node candidate that alerts itself becomes the services on it, those
+    the ranker scored higher first (not those that alerted first); one that only hosts
+    several alerting services adds nothing to their own candidacies."""
+    topo = Topology()
+    assert merged_candidates([(_node_incident(1.0), 1)], topo) == ["root", "early", "other"]
+    assert merged_candidates([(_node_incident(0.0), 1)], topo) == ["other", "root", "early"]
 
 
 def test_burst_alerts_end_at_a_gap_of_gap_s_and_refires_then_are_new_problems():

@@ -243,8 +243,11 @@ def window_alerts(fault: Fault, incidents: Iterable[Incident]) -> list[tuple[Inc
 
 
 def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -> list[str]:
-    """The services a candidate stands for: itself, a replica's service, or for a node the
-    incident's services running on it (the benchmark is scored by service)."""
+    """The services a candidate stands for: itself, a replica's service, or for a node that
+    alerts itself the incident's services running on it (the benchmark is scored by
+    service). A node that only hosts several alerting services stands for none: by service,
+    it says nothing beyond those services' own candidacies, and at the node's score it would
+    put whichever of them comes first ahead of the others' own ranking."""
     kind, entity = candidate["kind"], str(candidate["entity"])
     if kind == "service":
         return [entity]
@@ -252,6 +255,8 @@ def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -
         service = topology.service_of(entity)
         return [service] if service else []
     if kind == "node":
+        if not candidate.get("signals", {}).get("node_itself"):
+            return []
         on_node = inc.node_members.get(entity, ())
         services = {m.service for m in on_node if m.service}
         # The ranker's own order among them (their scores as candidates), then onset, name.
