@@ -74,6 +74,7 @@ class Correlator:
         self._merge_rank = SEVERITY_RANK[cfg.merge_min_severity]
         self.merges = 0
         self.reopens = 0
+        self._avoid: Incident | None = None  # a re-fire's old incident while it is placed
         # Recent first firings per alert name: (onset, entity), for the same-check baseline.
         self._name_starts: dict[str, deque[tuple[float, str]]] = {}
         # Late correction of close calls (pipeline.rehome): the engine runs it as the clock
@@ -95,23 +96,31 @@ class Correlator:
         member = inc.members[fp] if inc is not None else None
         version = inc.version if inc is not None else -1
         stale = member is not None and not member.firing
-        if (
-            stale
-            and firing
-            and (gap := t - member.status_time) > self.cfg.refire_gap_s  # type: ignore[union-attr]
-            and (gap > self.cfg.window_s or inc.status in _LIVE)  # type: ignore[union-attr]
-        ):
-            # Fires again long after it resolved: a new problem may have hit the same check,
-            # so it is placed afresh instead of reopening the old incident. While the old
-            # incident is still live for its other alerts, minutes of quiet are enough: a
-            # flap fires again within refire_gap_s; a check quiet for longer that fails
-            # again beside a live problem is in dense outages often another problem.
-            inc = member = None
+        if stale and firing:
+            gap = t - member.status_time  # type: ignore[union-attr]
+            apart = self.cfg.refire_apart_s
+            if apart is not None and gap > apart:
+                # Declared a new problem (`refire_apart_s`): placed afresh and kept out of
+                # the old incident, where it would overwrite its member and the first
+                # episode's onset with it.
+                self._avoid = inc
+                inc = member = None
+            elif gap > self.cfg.refire_gap_s and (
+                gap > self.cfg.window_s or inc.status in _LIVE  # type: ignore[union-attr]
+            ):
+                # Fires again long after it resolved: a new problem may have hit the same
+                # check, so it is placed afresh instead of reopening the old incident. While
+                # the old incident is still live for its other alerts, minutes of quiet are
+                # enough: a flap fires again within refire_gap_s; a check quiet for longer
+                # that fails again beside a live problem is in dense outages often another
+                # problem.
+                inc = member = None
         if inc is None or member is None:
             if not firing:
                 self.store.orphans.setdefault(fp, []).append((alert.id, t))
                 return None
             inc = self._place(alert, fp, state, state.onset, t, now)
+            self._avoid = None
         else:
             # Incident.fold, inlined: most events are re-sends folded here.
             inc.alert_ids.append(alert.id)
@@ -267,9 +276,8 @@ class Correlator:
         # Whether the check is background noise: asked once, both steps below need it.
         common = not member.chronic and self._common_name(member)
         runner_up = 0.0
-        for inc, ev, strength, score, ok in self._weigh(
-            member, self._candidates(member, common), common
-        ):
+        candidates = [c for c in self._candidates(member, common) if c is not self._avoid]
+        for inc, ev, strength, score, ok in self._weigh(member, candidates, common):
             # An alert that could be the root of several incidents merges them (below),
             # whatever the link model thinks of joining any one of them.
             if ev.explains and strength >= self.cfg.min_relation:

@@ -1,7 +1,7 @@
 """Incident lifecycle: open, update, resolve after a quiet period, reopen, final, and memory
 that follows open state rather than history."""
 
-from tests.helpers import alert, change, pipeline, run
+from tests.helpers import T0, alert, change, pipeline, run
 
 
 def db(i, t, status="firing", severity="critical"):
@@ -90,3 +90,30 @@ def test_memory_follows_open_state_not_history():
     assert max(sizes[100:]) <= max(sizes[:100])
     assert max(sizes[200:]) <= max(sizes[100:200])
     assert p.state_size()["live_incidents"] <= 6  # the last fault plus held mail warnings
+
+
+def _refire_after_400s(**correlation):
+    """payments-db is down at 0 and back at 30 while it stays slow; at 400 it is down again.
+    Returns each live incident's (alert name, onset) pairs, seconds from T0."""
+    p = pipeline(incidents={"resolve_quiet_s": 600}, correlation=correlation)
+    run(p, [db("a", 0), alert("l", 20, "DBSlow", "payments-db"), db("b", 30, "resolved")])
+    run(p, [db("c", 400)])
+    return sorted(
+        sorted((m.name, m.onset - T0) for m in inc.members.values())
+        for inc in p.store.live.values()
+    )
+
+
+def test_a_refire_within_the_window_folds_into_its_incident_by_default():
+    # 370 s after it resolved, inside window_s (600): the old member fires again, and the
+    # incident keeps its first onset.
+    assert _refire_after_400s() == [[("DBDown", 0.0), ("DBSlow", 20.0)]]
+
+
+def test_a_refire_further_apart_than_refire_apart_s_is_a_new_problem():
+    # It would correlate with the old incident (same service, still slow), but joining it
+    # would replace the first episode's member: it opens an incident of its own.
+    assert _refire_after_400s(refire_apart_s=300) == [
+        [("DBDown", 0.0), ("DBSlow", 20.0)],
+        [("DBDown", 400.0)],
+    ]

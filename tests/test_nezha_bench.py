@@ -12,8 +12,11 @@ import pytest
 
 from aiops.cli import main
 from aiops.rca.nezha_bench import (
+    ALERT_GAP_S,
+    GAP_S,
     METHODS,
     SYMPTOM_PRIOR,
+    bench_config,
     merged_candidates,
     run_bench,
     seed_symptom_prior,
@@ -21,7 +24,9 @@ from aiops.rca.nezha_bench import (
 )
 from aiops.rca.nezha_data import NezhaDay, load_day, log_template, pod_service
 from models.symptoms import SymptomModel
+from pipeline.anomaly_alerts import AnomalyAlerter
 from pipeline.config import load_config
+from pipeline.records import MetricSample
 from pipeline.topology import Topology
 from tests.nezha_day import PODS, write_day
 
@@ -114,6 +119,45 @@ def test_candidates_of_several_incidents_weigh_by_their_share_of_the_alerts():
     topo = Topology()
     assert merged_candidates([(main_inc, 6), (lone, 1)], topo) == ["root", "noise", "caller"]
     assert merged_candidates([(main_inc, 1), (lone, 1)], topo)[0] == "noise"
+
+
+def _node_incident(node_itself: float) -> SimpleNamespace:
+    on_node = [SimpleNamespace(service=s) for s in ("early", "root")]
+    return SimpleNamespace(
+        root_cause=[
+            {"kind": "node", "entity": "n1", "score": 0.4, "signals": {"node_itself": node_itself}},
+            {"kind": "service", "entity": "other", "score": 0.35},
+            {"kind": "service", "entity": "root", "score": 0.3},
+            {"kind": "service", "entity": "early", "score": 0.1},
+        ],
+        node_members={"n1": on_node},
+        services={"early": 0.0, "root": 60.0, "other": 30.0},
+    )
+
+
+def test_a_node_stands_for_its_services_in_the_rankers_order():
+    """Scored by service, a node candidate that alerts itself becomes the services on it, those
+    the ranker scored higher first (not those that alerted first); one that only hosts
+    several alerting services adds nothing to their own candidacies."""
+    topo = Topology()
+    assert merged_candidates([(_node_incident(1.0), 1)], topo) == ["root", "early", "other"]
+    assert merged_candidates([(_node_incident(0.0), 1)], topo) == ["other", "root", "early"]
+
+
+def test_burst_alerts_end_at_a_gap_of_gap_s_and_refires_then_are_new_problems():
+    """Minute-stamped samples GAP_S apart: the series was silent for the gap, its alert ends
+    (as of its last sample) instead of resolving on the next burst's first sample."""
+    alerter = AnomalyAlerter(clear_after=1, max_gap_s=ALERT_GAP_S)
+    sample = lambda t: MetricSample(t, "log_errors", 5.0, "svc", "svc-1")  # noqa: E731
+    assert alerter.observe(sample(0.0), 1.0)[0].status == "firing"
+    (ended,) = alerter.observe(sample(GAP_S), 0.0)
+    assert ended.status == "resolved" and ended.time == 0.0
+    config = load_config()
+    assert config.correlation.refire_apart_s is None
+    assert bench_config(config).correlation.refire_apart_s == GAP_S
+    correlation = config.correlation.model_copy(update={"refire_apart_s": 900.0})
+    mine = config.model_copy(update={"correlation": correlation})
+    assert bench_config(mine).correlation.refire_apart_s == 900.0  # a config's own is kept
 
 
 def test_the_symptom_prior_starts_callers_latency_as_symptom_and_own_errors_as_cause():

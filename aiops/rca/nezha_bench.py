@@ -61,6 +61,10 @@ WINDOW_BEFORE_S = 60.0
 WINDOW_AFTER_S = 300.0
 _DRAIN_EVERY = 5000
 GAP_S = 300.0  # a series silent this long is in a new burst
+# The alerters' gap test is strict (`>`) and samples are minute-stamped: a burst series whose
+# next sample comes exactly GAP_S after its last has been silent for the gap too, and its
+# alert ends there (instead of resolving on the new burst's first calm sample).
+ALERT_GAP_S = GAP_S - 1.0
 SURPRISE_WARMUP = 3
 SURPRISE_THRESHOLD = 1.0
 # How symptom-like each alert family of this source is by what it measures, as the starting
@@ -128,6 +132,18 @@ def seed_symptom_prior(
         counts[1] += weight
 
 
+def bench_config(config: Config) -> Config:
+    """The config for burst data: unless set, an alert firing again more than GAP_S after it
+    resolved (in a later burst: with faults every few minutes, usually the next fault) is a
+    new problem and stays out of its old incident (`correlation.refire_apart_s`). Otherwise
+    the same check failing again on the same pod folds into the earlier fault's incident
+    with its first onset, and the later fault's window does not see it."""
+    if config.correlation.refire_apart_s is not None:
+        return config
+    correlation = config.correlation.model_copy(update={"refire_apart_s": GAP_S})
+    return config.model_copy(update={"correlation": correlation})
+
+
 def _as_alert(alert: Alert) -> Alert:
     """Name the alert after its metric family, and let the summary name a called service."""
     metric = alert.labels.get("metric", "metric")
@@ -150,20 +166,20 @@ def stream(
         detector_factory=lambda: SeriesAnomalyDetector(warmup=30),
     )
     bursts = MetricWatch(
-        AnomalyAlerter(clear_after=1, max_gap_s=GAP_S),
+        AnomalyAlerter(clear_after=1, max_gap_s=ALERT_GAP_S),
         detector_factory=lambda: RobustSeriesDetector(
             warmup=1, rel_floor=0.25, reset_after_gap_s=GAP_S
         ),
     )
     events = MetricWatch(
-        AnomalyAlerter(clear_after=1, max_gap_s=GAP_S),
+        AnomalyAlerter(clear_after=1, max_gap_s=ALERT_GAP_S),
         detector_factory=count_detector,
     )
     surprises = MetricWatch(
-        AnomalyAlerter(clear_after=1, max_gap_s=GAP_S),
+        AnomalyAlerter(clear_after=1, max_gap_s=ALERT_GAP_S),
         detector_factory=surprise_detector,
     )
-    pipeline = build_pipeline(config, data.topology)
+    pipeline = build_pipeline(bench_config(config), data.topology)
     ranker = next(e for e in pipeline.enrichers if isinstance(e, RootCauseRanker))
     if isinstance(ranker.symptoms, SymptomModel):
         seed_symptom_prior(ranker.symptoms)
@@ -227,8 +243,11 @@ def window_alerts(fault: Fault, incidents: Iterable[Incident]) -> list[tuple[Inc
 
 
 def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -> list[str]:
-    """The services a candidate stands for: itself, a replica's service, or for a node the
-    incident's services running on it (the benchmark is scored by service)."""
+    """The services a candidate stands for: itself, a replica's service, or for a node that
+    alerts itself the incident's services running on it (the benchmark is scored by
+    service). A node that only hosts several alerting services stands for none: by service,
+    it says nothing beyond those services' own candidacies, and at the node's score it would
+    put whichever of them comes first ahead of the others' own ranking."""
     kind, entity = candidate["kind"], str(candidate["entity"])
     if kind == "service":
         return [entity]
@@ -236,9 +255,13 @@ def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -
         service = topology.service_of(entity)
         return [service] if service else []
     if kind == "node":
+        if not candidate.get("signals", {}).get("node_itself"):
+            return []
         on_node = inc.node_members.get(entity, ())
         services = {m.service for m in on_node if m.service}
-        return sorted(services, key=lambda s: (inc.services[s], s))  # same onset: by name
+        # The ranker's own order among them (their scores as candidates), then onset, name.
+        score = {str(c["entity"]): c["score"] for c in inc.root_cause if c["kind"] == "service"}
+        return sorted(services, key=lambda s: (-score.get(s, 0.0), inc.services[s], s))
     return []
 
 
