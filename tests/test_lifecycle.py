@@ -104,10 +104,16 @@ def _refire_after_400s(**correlation):
     )
 
 
-def test_a_refire_within_the_window_folds_into_its_incident_by_default():
-    # 370 s after it resolved, inside window_s (600): the old member fires again, and the
-    # incident keeps its first onset.
-    assert _refire_after_400s() == [[("DBDown", 0.0), ("DBSlow", 20.0)]]
+def test_a_refire_within_the_refire_gap_folds_into_its_incident():
+    # 370 s after it resolved, inside refire_gap_s and window_s: the old member fires again,
+    # and the incident keeps its first onset.
+    assert _refire_after_400s(refire_gap_s=600) == [[("DBDown", 0.0), ("DBSlow", 20.0)]]
+
+
+def test_a_refire_beyond_the_refire_gap_is_placed_afresh_by_default():
+    # Beyond refire_gap_s (240) beside its live incident it is placed like a new alert: here
+    # it still belongs with the slow database, but as a new episode with its own onset.
+    assert _refire_after_400s() == [[("DBDown", 400.0), ("DBSlow", 20.0)]]
 
 
 def test_a_refire_further_apart_than_refire_apart_s_is_a_new_problem():
