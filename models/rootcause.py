@@ -143,7 +143,7 @@ class RootCauseRanker:
         shown.sort(
             key=lambda c: (-c["score"], c["kind"] == "change", c["kind"] != "service", c["entity"])
         )
-        inc.root_cause = shown
+        inc.root_cause = self._changes_after_their_entity(shown)
         floor = self.cfg.suspect_min_score
         inc.suspected_changes = [
             {
@@ -155,6 +155,41 @@ class RootCauseRanker:
             for c in changes
             if c["score"] >= floor
         ]
+
+    def _changes_after_their_entity(self, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`shown` (best score first) with each change moved up, if it is lower, to right after
+        the entity it is on: a recent change on a likely root is the likeliest way that root
+        broke, while the change scorer rates each change alone, so a weak one on the first
+        suspect could trail services that are mere bystanders. Changes keep their order among
+        themselves (one moved up takes the stronger ones with it); scores are unchanged."""
+        entities = [c for c in shown if c["kind"] != "change"]
+        changes = [c for c in shown if c["kind"] == "change"]
+        position: dict[str, int] = {}
+        for i, cand in enumerate(entities):
+            names = [cand["entity"]]
+            if cand["kind"] == "resource":  # a lone replica shown for its service
+                names.append(self.topology.service_of(cand["entity"]) or cand["entity"])
+            for name in names:
+                position.setdefault(name, i)
+        # the entity each change must follow at the latest: its own, or a later change's
+        due = [len(entities)] * len(changes)
+        latest = len(entities)
+        for j in range(len(changes) - 1, -1, -1):
+            latest = min(latest, position.get(changes[j]["on"], len(entities)))
+            due[j] = latest
+        rank = {id(c): n for n, c in enumerate(shown)}
+        out: list[dict[str, Any]] = []
+        j = 0
+        for i, cand in enumerate(entities):
+            while j < len(changes) and rank[id(changes[j])] < rank[id(cand)]:
+                out.append(changes[j])
+                j += 1
+            out.append(cand)
+            while j < len(changes) and due[j] <= i:
+                out.append(changes[j])
+                j += 1
+        out.extend(changes[j:])
+        return out
 
     def rank(self, inc: Incident) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The shown entity candidates and change candidates of `inc`, each best first."""

@@ -206,3 +206,24 @@ def test_a_held_back_ranking_catches_up_after_its_holdoff_and_at_the_end():
     again = pipeline(root_cause={"eager_rankings": 1, "rerank_holdoff_s": 300})
     at_end = only(run(again, records, finish=True))
     assert at_end["root_cause"] == want["root_cause"]
+
+
+def test_a_weak_change_on_the_root_comes_right_after_it():
+    # an old config push scores low on its own, below bystanders, but it is on the root
+    inc = only(run(pipeline(), [change("CHG1", -7000, "payments-db", type="config"), *cascade()]))
+    rc = inc["root_cause"]
+    assert [c["entity"] for c in rc[:2]] == ["payments-db", "CHG1"]
+    assert rc[1]["score"] < min(c["score"] for c in rc[2:])  # its own score, not raised
+
+
+def test_a_change_moved_up_keeps_the_stronger_changes_ahead_of_it():
+    records = [
+        change("CHG1", -7000, "payments-db", type="config"),
+        change("CHG2", -60, "checkout"),
+        *cascade(),
+    ]
+    rc = only(run(pipeline(), records))["root_cause"]
+    assert [c["entity"] for c in rc[:3]] == ["payments-db", "CHG2", "CHG1"]
+    assert [c["score"] for c in rc if c["kind"] == "change"] == sorted(
+        (c["score"] for c in rc if c["kind"] == "change"), reverse=True
+    )
