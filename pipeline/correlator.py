@@ -74,7 +74,6 @@ class Correlator:
         self._merge_rank = SEVERITY_RANK[cfg.merge_min_severity]
         self.merges = 0
         self.reopens = 0
-        self._avoid: Incident | None = None  # a re-fire's old incident while it is placed
         # Recent first firings per alert name: (onset, entity), for the same-check baseline.
         self._name_starts: dict[str, deque[tuple[float, str]]] = {}
         # Late correction of close calls (pipeline.rehome): the engine runs it as the clock
@@ -96,6 +95,7 @@ class Correlator:
         member = inc.members[fp] if inc is not None else None
         version = inc.version if inc is not None else -1
         stale = member is not None and not member.firing
+        avoid: Incident | None = None  # a re-fire's old incident, never a candidate
         if stale and firing:
             gap = t - member.status_time  # type: ignore[union-attr]
             apart = self.cfg.refire_apart_s
@@ -103,7 +103,7 @@ class Correlator:
                 # Declared a new problem (`refire_apart_s`): placed afresh and kept out of
                 # the old incident, where it would overwrite its member and the first
                 # episode's onset with it.
-                self._avoid = inc
+                avoid = inc
                 inc = member = None
             elif gap > self.cfg.refire_gap_s and (
                 gap > self.cfg.window_s or inc.status in _LIVE  # type: ignore[union-attr]
@@ -119,8 +119,7 @@ class Correlator:
             if not firing:
                 self.store.orphans.setdefault(fp, []).append((alert.id, t))
                 return None
-            inc = self._place(alert, fp, state, state.onset, t, now)
-            self._avoid = None
+            inc = self._place(alert, fp, state, state.onset, t, now, avoid)
         else:
             # Incident.fold, inlined: most events are re-sends folded here.
             inc.alert_ids.append(alert.id)
@@ -169,7 +168,14 @@ class Correlator:
 
     # ---- placement ----------------------------------------------------------------------
     def _place(
-        self, alert: Alert, fp: str, state: AlertState, onset: float, t: float, now: float
+        self,
+        alert: Alert,
+        fp: str,
+        state: AlertState,
+        onset: float,
+        t: float,
+        now: float,
+        avoid: Incident | None = None,
     ) -> Incident:
         service, resource, node = self._locate(alert, state)
         member = Member(
@@ -187,7 +193,7 @@ class Correlator:
         )
         member.symptom = self.links.dependency_alerting(member)
         self._alert_id = alert.id
-        best, explained = self._choose(member)
+        best, explained = self._choose(member, avoid)
         if not member.chronic:
             entity = member.service or member.resource or member.node or ""
             self._name_starts.setdefault(member.name, deque()).append((member.onset, entity))
@@ -263,7 +269,9 @@ class Correlator:
         live.sort(key=_SEQ)
         return live
 
-    def _choose(self, member: Member) -> tuple[Incident | None, list[Incident]]:
+    def _choose(
+        self, member: Member, avoid: Incident | None = None
+    ) -> tuple[Incident | None, list[Incident]]:
         """The most related live incident (if any is related enough), and every incident the
         member could be the root of, or that fails the same check (merge candidates). Sets
         `_best_score`, `_runner_up` (the best score of any other candidate) and `_best_via`
@@ -276,7 +284,9 @@ class Correlator:
         # Whether the check is background noise: asked once, both steps below need it.
         common = not member.chronic and self._common_name(member)
         runner_up = 0.0
-        candidates = [c for c in self._candidates(member, common) if c is not self._avoid]
+        candidates = self._candidates(member, common)
+        if avoid is not None:
+            candidates = [c for c in candidates if c is not avoid]
         for inc, ev, strength, score, ok in self._weigh(member, candidates, common):
             # An alert that could be the root of several incidents merges them (below),
             # whatever the link model thinks of joining any one of them.

@@ -246,9 +246,9 @@ class Pipeline:
         and rank the root cause of every part afresh."""
         rehome, corr = self.correlator.rehome, self.correlator
         parts = rehome.split_recovered(corr, inc, now)
-        changed = [inc, *parts] if parts else []
-        for part in changed:
-            self._refresh(part)
+        if parts:
+            for part in (inc, *parts):
+                self._refresh(part)
         for part in (inc, *parts):
             if part.status in (OPEN, RESOLVED):
                 survivor = rehome.merge_recovered(corr, part)
