@@ -86,6 +86,11 @@ class SeriesAnomalyDetector:
         and learned as usual, so the reference is in place when scores start to count.
     """
 
+    # Class-level defaults: a detector pickled before `settle` existed (a Kafka snapshot)
+    # restores without these instance attributes and then behaves as before (no settling).
+    settle: int = 0
+    _scored: int = 0
+
     def __init__(
         self,
         *,
