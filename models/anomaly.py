@@ -79,7 +79,17 @@ class SeriesAnomalyDetector:
     warmup: points learned before anything is scored.
     seasonal: whether to look for daily/weekly seasonality at all.
     gap_factor: a step over more than this many usual intervals is a gap, not a step.
+    settle: points scored (after the warm-up) before any score is reported (0: none).
+        When scoring starts there is no recent surprise yet, so the onset reference (the
+        recent peak) is zero and the first ordinary fluctuations all count as news; a fleet
+        of series started together then alerts together. While settling, points are scored
+        and learned as usual, so the reference is in place when scores start to count.
     """
+
+    # Class-level defaults: a detector pickled before `settle` existed (a Kafka snapshot)
+    # restores without these instance attributes and then behaves as before (no settling).
+    settle: int = 0
+    _scored: int = 0
 
     def __init__(
         self,
@@ -94,6 +104,7 @@ class SeriesAnomalyDetector:
         warmup: int = 100,
         seasonal: bool = True,
         gap_factor: float = 2.0,
+        settle: int = 0,
     ) -> None:
         if neighbours < 1 or level_window < 1 or season_window < 1 or warmup < neighbours + 1:
             raise ValueError(
@@ -101,6 +112,8 @@ class SeriesAnomalyDetector:
             )
         if onset_hold < 0 or onset_half_life <= 0:
             raise ValueError("onset_hold must be >= 0 and onset_half_life > 0")
+        if settle < 0:
+            raise ValueError("settle must be >= 0")
         self.memory = memory
         self.neighbours = neighbours
         self.level_window = level_window
@@ -110,6 +123,8 @@ class SeriesAnomalyDetector:
         self.season_window = season_window
         self.warmup = warmup
         self.gap_factor = gap_factor
+        self.settle = settle
+        self._scored = 0  # points learned after the value view could score them
         self._decay = 0.5 ** (1.0 / onset_half_life)
         self._views = {name: _View(memory) for name in VIEWS}
         self._recent: deque[float] = deque(maxlen=level_window)
@@ -182,6 +197,8 @@ class SeriesAnomalyDetector:
             return Assessment(0.0, 0.0, None)
         surprise = -math.log10(max(min(1.0, best_p * counted), 1e-300))
         excess = surprise - self._reference()
+        if self._scored < self.settle:  # still settling: no reference yet (see `settle`)
+            excess = 0.0
         score = 1.0 - math.exp(-excess / _ONSET_SCALE) if excess > 0 else 0.0
         return Assessment(score, surprise, best_view)
 
@@ -200,6 +217,8 @@ class SeriesAnomalyDetector:
         return result
 
     def _learn(self, y: float, t: float, surprise: float) -> None:
+        if len(self._views["value"].nonconformities) >= self.warmup:
+            self._scored += 1
         for view, _, x, a in self._evaluate(y, t):
             if a is not None:
                 view.nonconformities.add(a)

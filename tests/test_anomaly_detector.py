@@ -4,6 +4,7 @@ seasonality, drifting scale, scores in [0, 1]."""
 from __future__ import annotations
 
 import math
+import pickle
 import random
 
 import pytest
@@ -156,6 +157,43 @@ def test_invalid_parameters_are_rejected() -> None:
         SeriesAnomalyDetector(neighbours=0)
     with pytest.raises(ValueError):
         SeriesAnomalyDetector(neighbours=5, warmup=5)
+    with pytest.raises(ValueError):
+        SeriesAnomalyDetector(settle=-1)
+
+
+def test_settling_keeps_the_start_of_scoring_from_calling_noise_news() -> None:
+    """When scoring starts the onset reference is zero, so ordinary noise right after the
+    warm-up scores high; series started together then alert together. With `settle`, the
+    first scored points only set the reference: the same surprises, no alarms on the noise,
+    and a real spike later scores as before."""
+    early_plain = noise_plain = noise_settled = 0
+    for seed in range(10):
+        values = [*noise(150, seed), 80.0]
+        plain = SeriesAnomalyDetector(warmup=30)
+        settled = SeriesAnomalyDetector(warmup=30, settle=30)
+        a = [plain.update(y, T0 + i * STEP) for i, y in enumerate(values)]
+        b = [settled.update(y, T0 + i * STEP) for i, y in enumerate(values)]
+        assert [x.surprise for x in a] == [x.surprise for x in b]
+        assert all(x.score == 0.0 for x in b[60:90])  # scoring starts at 60: settling
+        early_plain += sum(x.score >= 0.8 for x in a[60:90])
+        noise_plain += sum(x.score >= 0.8 for x in a[:150])
+        noise_settled += sum(x.score >= 0.8 for x in b[:150])
+        assert a[-1].score >= 0.8 and b[-1].score >= 0.8
+    assert early_plain >= 3 and noise_settled < noise_plain
+
+
+def test_a_detector_pickled_before_settle_existed_restores_without_settling() -> None:
+    """Snapshots hold detectors by pickle: one written before `settle` and its counter
+    existed restores without them and keeps scoring as it did."""
+    values = noise(80, 3)
+    detector = SeriesAnomalyDetector(warmup=30)
+    for i, y in enumerate(values[:70]):
+        detector.update(y, T0 + i * STEP)
+    twin = pickle.loads(pickle.dumps(detector))
+    del detector.__dict__["settle"], detector.__dict__["_scored"]  # the older shape
+    old = pickle.loads(pickle.dumps(detector))
+    for i, y in enumerate(values[70:], start=70):
+        assert old.update(y, T0 + i * STEP) == twin.update(y, T0 + i * STEP)
 
 
 def test_sorted_memory_forgets_the_oldest_and_answers_from_what_it_holds() -> None:

@@ -121,6 +121,24 @@ def test_candidates_of_several_incidents_weigh_by_their_share_of_the_alerts():
     assert merged_candidates([(main_inc, 1), (lone, 1)], topo)[0] == "noise"
 
 
+def test_a_root_named_by_two_pieces_of_a_split_problem_adds_up():
+    """The incidents are alternative places the fault may be: a service's chance is the sum
+    over them of its score times the incident's share. A root the correlator's split left in
+    two incidents outranks a noise incident's own service that beats each piece alone."""
+    piece = lambda score: SimpleNamespace(  # noqa: E731
+        root_cause=[
+            {"kind": "service", "entity": "root", "score": score},
+            {"kind": "service", "entity": "caller", "score": 0.1},
+        ]
+    )
+    noise = SimpleNamespace(root_cause=[{"kind": "service", "entity": "noise", "score": 0.4}])
+    topo = Topology()
+    found = [(noise, 4), (piece(0.3), 3), (piece(0.25), 3)]
+    assert merged_candidates(found, topo) == ["root", "noise", "caller"]
+    # one piece alone: 0.3 * 3/7 against the noise's 0.4 * 4/7
+    assert merged_candidates(found[:2], topo) == ["noise", "root", "caller"]
+
+
 def _node_incident(node_itself: float) -> SimpleNamespace:
     on_node = [SimpleNamespace(service=s) for s in ("early", "root")]
     return SimpleNamespace(

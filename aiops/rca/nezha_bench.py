@@ -4,7 +4,8 @@
    metrics, spans and logs, one sample a minute.
 2. Stream the samples through `MetricWatch`: the continuous pod metrics with the project's
    k-NN detector (`models.anomaly`, 30 points of warm-up instead of 100: the day starts
-   minutes before its first fault), the span and log series, which exist only in bursts of a
+   minutes before its first fault, then 30 scored points to settle, see `METRIC_WARMUP`),
+   the span and log series, which exist only in bursts of a
    few minutes, with the short-memory robust detector (`models.robust_detector`): span
    latencies start a fresh baseline after each gap, log counts (errors, warnings, new
    templates, judged as Poisson counts) and the surprise of missing log templates
@@ -17,8 +18,9 @@
    here reads the fault list.
 4. Only then read the fault list. For each fault, the incidents holding alerts that started
    between 1 min before and 5 min after the injection are the fault's incidents; their ranked
-   services, each candidate's score weighted by its incident's share of those alerts (then
-   their other services by onset), are the answer. Baselines on the same incidents:
+   services, each by its candidates' scores weighted by their incident's share of those
+   alerts and summed over the incidents (then their other services by onset), are the
+   answer. Baselines on the same incidents:
    services by earliest alert, by most alerts, and by the random walk alone.
 """
 
@@ -65,6 +67,14 @@ GAP_S = 300.0  # a series silent this long is in a new burst
 # next sample comes exactly GAP_S after its last has been silent for the gap too, and its
 # alert ends there (instead of resolving on the new burst's first calm sample).
 ALERT_GAP_S = GAP_S - 1.0
+# The pod metrics' k-NN detector: 30 points of warm-up instead of 100 (the day starts minutes
+# before its first fault), and as many scored points to settle before a score counts: every
+# pod's series starts with the day, so without it they all reach the end of their warm-up
+# (values, then as many calibration points) in the same minutes, with no recent surprise to
+# compare with, and alert together on ordinary fluctuations (on 2023-01-29, 84 pod and node
+# metric alerts of the day's incidents started 09:40-09:50, at most 31 in any later ten
+# minutes).
+METRIC_WARMUP = 30
 SURPRISE_WARMUP = 3
 SURPRISE_THRESHOLD = 1.0
 # How symptom-like each alert family of this source is by what it measures, as the starting
@@ -163,7 +173,7 @@ def stream(
     data = load_day(day)
     metrics = MetricWatch(
         AnomalyAlerter(clear_after=3, max_gap_s=GAP_S),
-        detector_factory=lambda: SeriesAnomalyDetector(warmup=30),
+        detector_factory=lambda: SeriesAnomalyDetector(warmup=METRIC_WARMUP, settle=METRIC_WARMUP),
     )
     bursts = MetricWatch(
         AnomalyAlerter(clear_after=1, max_gap_s=ALERT_GAP_S),
@@ -266,19 +276,25 @@ def _services_of(candidate: dict[str, Any], inc: Incident, topology: Topology) -
 
 
 def merged_candidates(found: list[tuple[Incident, int]], topology: Topology) -> list[str]:
-    """The services the incidents' candidates stand for, by score times the incident's share
-    of the alerts around the injection (see `rankings`)."""
+    """The services the incidents' candidates stand for, best first by the sum over the
+    incidents of each candidate's score times its incident's share of the alerts around the
+    injection (see `rankings`).
+
+    The sum, not the best of them: the incidents are alternative places the fault may be
+    (weighed by their share), and within each a candidate's score is how likely it is the
+    root there, so a service's chance is the total over the places it could be the root
+    from (the law of total probability). When the correlator splits one problem, the root
+    named in two of the pieces adds up, where the best piece alone could trail a noise
+    incident's own lone service. Ties: the first order a node stands for it, then name."""
     total = sum(n for _, n in found) or 1
-    scored: list[tuple[float, int, str]] = []
+    score: dict[str, float] = {}
+    first: dict[str, int] = {}
     for inc, n in found:
         for c in inc.root_cause:
             for order, service in enumerate(_services_of(c, inc, topology)):
-                scored.append((-c["score"] * n / total, order, service))
-    ranked: list[str] = []
-    for *_, service in sorted(scored):
-        if service not in ranked:
-            ranked.append(service)
-    return ranked
+                score[service] = score.get(service, 0.0) + c["score"] * n / total
+                first[service] = min(first.get(service, order), order)
+    return sorted(score, key=lambda s: (-score[s], first[s], s))
 
 
 def rankings(
@@ -286,7 +302,8 @@ def rankings(
 ) -> dict[str, list[str]]:
     """The services of the fault's incidents ranked by the pipeline and by each baseline over
     the same alerts. The pipeline's candidates of all the incidents are merged by score
-    times the incident's share of the alerts around the injection: a candidate's score is a
+    times the incident's share of the alerts around the injection, summed over the
+    incidents (`merged_candidates`): a candidate's score is a
     probability within its incident, and a lone noisy alert in an incident of its own
     (which the ranker, rightly, calls its own root) is not as likely the fault's incident
     as the one holding most of what broke then."""
