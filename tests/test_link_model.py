@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aiops.scenarios import generate, profile_params, write_scenario
-from aiops.training.links import collect, fit
+from aiops.training.links import collect, fit, randomised_params, standard_seeds
 from aiops.wiring import CONFIGURED, configured_link_model
 from config import default_path
 from models.linkmodel import LinkModel
@@ -83,3 +83,12 @@ def test_training_collects_labelled_links_and_fits(tmp_path: Path):
 
 def test_default_config_points_at_the_shipped_model():
     assert (default_path().parent / load_config().correlation.link_model).is_file()
+
+
+def test_standard_training_seeds_are_apart_from_the_randomised_and_the_evaluation_ones():
+    randomised = {seed for _, seed, _, _, _ in randomised_params(20, 100, lambda p, r: {})}
+    standard = list(standard_seeds(20, 100))
+    assert len(standard) == len(randomised) == 100
+    assert not randomised & {seed for _, seed in standard}
+    assert min(seed for _, seed in standard) >= 100  # 1-99 evaluate
+    assert [seed for profile, seed in standard if profile == "dense"][:2] == [2600, 2601]

@@ -21,6 +21,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, required=True, help="model JSON to write")
     p.add_argument("--per-profile", type=int, default=6, help="scenarios per profile")
+    p.add_argument(
+        "--standard",
+        type=int,
+        default=0,
+        help="more scenarios per profile with the profile's own parameters",
+    )
     p.add_argument("--seed", type=int, default=100, help="first training seed (>= 100)")
     p.add_argument("--config", type=Path, help="config YAML overriding the defaults")
     return p
@@ -40,7 +46,24 @@ def training_config(args: argparse.Namespace) -> Config:
 
 def run(args: argparse.Namespace) -> int:
     config = training_config(args)
-    model = train(config, args.per_profile, args.seed, log=lambda m: print(m, file=sys.stderr))
+    if args.standard < 0:
+        raise UsageError("--standard must be 0 or more")
+    model = train(
+        config,
+        args.per_profile,
+        args.seed,
+        log=lambda m: print(m, file=sys.stderr),
+        standard=args.standard,
+    )
+    # The command that makes this model again (same scenarios, same weights).
+    model.meta["command"] = " ".join(
+        [
+            "aiops train-links --out",
+            str(args.out),
+            f"--per-profile {args.per_profile} --standard {args.standard} --seed {args.seed}",
+            *(["--config", str(args.config)] if args.config else []),
+        ]
+    )
     model.save(args.out)
     print(f"wrote {args.out}: threshold {model.threshold}, {len(model.weights)} features")
     return 0

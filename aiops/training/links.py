@@ -35,6 +35,7 @@ from pipeline.config import Config
 from pipeline.incidents import Incident, Member
 
 PROFILES = ("small", "default", "dense", "wide", "storm")
+STANDARD_SEED_OFFSET = 500  # standard scenarios: seed0 + 1000 * profile index + 500 + k
 THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 
 Row = tuple[dict[str, float], int]
@@ -81,6 +82,24 @@ def training_scenarios(root: Path, per_profile: int, seed0: int) -> list[Path]:
     for profile, seed, _, _, params in randomised_params(per_profile, seed0, _variant):
         path = root / f"{profile}-{seed}"
         write_scenario(generate(params, seed, profile), path)
+        out.append(path)
+    return out
+
+
+def standard_seeds(per_profile: int, seed0: int) -> Iterator[tuple[str, int]]:
+    """(profile, seed) of the standard scenarios: beside the randomised ones' seeds
+    (`seed0 + 1000 * profile index + k`), never the same for fewer than 500 per profile."""
+    for p_index, profile in enumerate(PROFILES):
+        for k in range(per_profile):
+            yield profile, seed0 + p_index * 1000 + STANDARD_SEED_OFFSET + k
+
+
+def standard_scenarios(root: Path, per_profile: int, seed0: int) -> list[Path]:
+    """`per_profile` scenarios of each profile with its own parameters."""
+    out = []
+    for profile, seed in standard_seeds(per_profile, seed0):
+        path = root / f"{profile}-{seed}"
+        write_scenario(generate(profile_params(profile), seed, profile), path)
         out.append(path)
     return out
 
@@ -158,15 +177,24 @@ def train(
     per_profile: int,
     seed0: int,
     log: Callable[[str], object] = print,
+    standard: int = 0,
 ) -> LinkModel:
+    """`per_profile` randomised scenarios of each profile and `standard` more with the
+    profile's own parameters (so the model also sees the situations the profiles as shipped
+    produce, not only departures from them)."""
     with tempfile.TemporaryDirectory(prefix="aiops-train-") as tmp:
         root = Path(tmp)
-        log(f"generating {per_profile * len(PROFILES)} training scenarios (seeds from {seed0})")
+        n = (per_profile + standard) * len(PROFILES)
+        log(f"generating {n} training scenarios (seeds from {seed0})")
         scenarios = training_scenarios(root / "scenarios", per_profile, seed0)
-        meta: dict[str, Any] = {
-            "trained_on": f"{len(scenarios)} generated scenarios: profiles "
-            f"{', '.join(PROFILES)}, {per_profile} each, seeds from {seed0}, randomised params",
-        }
+        scenarios += standard_scenarios(root / "standard", standard, seed0)
+        trained_on = (
+            f"{len(scenarios)} generated scenarios: profiles {', '.join(PROFILES)}, "
+            f"{per_profile} each with randomised params"
+        )
+        if standard:
+            trained_on += f" and {standard} each with the profile's own"
+        meta: dict[str, Any] = {"trained_on": f"{trained_on}, seeds from {seed0}"}
         rows: list[Row] = []
         model: LinkModel | None = None
         for round_no in range(3):

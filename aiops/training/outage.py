@@ -29,8 +29,7 @@ import orjson
 
 from aiops.evaluation.prediction import prediction_scores
 from aiops.evaluation.scenario import scenario_hours
-from aiops.scenarios import generate, profile_params, write_scenario
-from aiops.training.links import PROFILES, fit_logistic, training_scenarios
+from aiops.training.links import PROFILES, fit_logistic, standard_scenarios, training_scenarios
 from aiops.wiring import build_pipeline
 from connectors.files import DeadLetter, load_topology, merge_streams, read_alerts, read_changes
 from models.outage import OutageModel
@@ -40,7 +39,6 @@ from pipeline.times import format_time, parse_time
 
 # Candidate thresholds: fine enough that the false-alarm budget, not the grid, decides.
 THRESHOLDS = tuple(round(0.5 + i / 100, 2) for i in range(50))
-STANDARD_SEED_OFFSET = 500  # standard scenarios: seed0 + 1000 * profile index + 500 + k
 Row = tuple[dict[str, float], bool]
 Trace = list[tuple[str, float, float]]  # (entity, time, risk) of every risk scored
 
@@ -109,18 +107,6 @@ def fit(rows: list[Row], meta: dict[str, Any]) -> OutageModel:
     # Outages are rare among snapshots: weigh the classes evenly, the threshold does the rest.
     weights, intercept = fit_logistic(rows, balanced=True)
     return OutageModel(weights, intercept, meta=meta)
-
-
-def standard_scenarios(root: Path, per_profile: int, seed0: int) -> list[Path]:
-    """`per_profile` scenarios of each profile with its own parameters."""
-    out = []
-    for p_index, profile in enumerate(PROFILES):
-        for k in range(per_profile):
-            seed = seed0 + p_index * 1000 + STANDARD_SEED_OFFSET + k
-            path = root / f"{profile}-{seed}"
-            write_scenario(generate(profile_params(profile), seed, profile), path)
-            out.append(path)
-    return out
 
 
 def choose_threshold(
