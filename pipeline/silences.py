@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.config import InhibitRuleConfig, SilenceConfig
 from pipeline.records import Alert
 
@@ -21,6 +23,7 @@ class MatcherError(ValueError):
     """A matcher that cannot be read."""
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Matcher:
     name: str
@@ -71,6 +74,7 @@ def _all(matchers: list[Matcher], labels: dict[str, str]) -> bool:
     return all(m.matches(labels) for m in matchers)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Silence:
     matchers: list[Matcher]
@@ -84,6 +88,7 @@ class Silence:
         )
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Silencer:
     """Mutes alerts that match an active silence at their event time."""
 
@@ -102,6 +107,7 @@ class Silencer:
         return None
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class _Rule:
     source: list[Matcher]
@@ -111,6 +117,7 @@ class _Rule:
     by_key: dict[tuple[str, ...], set[str]]  # `equal` values -> firing source fingerprints
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Inhibitor:
     """Mutes target alerts while a matching source alert fires with equal `equal` labels."""
 
