@@ -15,6 +15,7 @@ from typing import IO, Any, TypeVar
 
 import orjson
 import yaml
+from mypy_extensions import mypyc_attr
 
 from connectors.formats import canonical_alert, parse_alert_payload
 from pipeline.feedback import Feedback, feedback_from_dict
@@ -31,6 +32,7 @@ from pipeline.topology import Topology, TopologyError
 RAW_LIMIT = 64 * 1024  # keep dead letters readable: a huge raw line is cut here
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class DeadLetter:
     """An input that could not be used, with where it came from and why."""
@@ -241,6 +243,7 @@ def load_topology(path: Path | None) -> Topology:
         raise InputError(f"{path}: {exc}") from None
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class OutputFiles:
     """Output files written under temporary names and renamed into place together on success,
     so a failed run never leaves a half-written file behind."""
