@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import pickle
@@ -119,3 +120,26 @@ def test_the_pipeline_pickles_mid_stream_and_continues_the_same() -> None:
         )
     assert outs[0] == outs[1]
     assert len(outs[0][0]) > 5 and outs[0][2]
+
+
+def test_every_class_of_a_compiled_module_stays_picklable_and_constructible() -> None:
+    """A compiled class without `mypyc_attr(serializable=True)` cannot be unpickled (its
+    `__new__` calls `__init__` without arguments), and with `serializable` alone an
+    interpreted caller's `Cls(...)` leaves `__init__` uncalled (mypy 2.4.1): both are needed.
+    Protocols, NamedTuples, exceptions and constant holders without instances are exempt."""
+    root = _build.ROOT
+    missing = []
+    for rel in json.loads(_build.LIST.read_text())["modules"]:
+        tree = ast.parse((root / rel).read_text())
+        for node in tree.body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            bases = {ast.unparse(b) for b in node.bases}
+            if bases & {"Protocol", "NamedTuple"} or any(b.endswith("Error") for b in bases):
+                continue
+            if all(isinstance(s, ast.Expr | ast.AnnAssign) for s in node.body):
+                continue  # constants only (dedup.Outcome): never instantiated
+            decorators = {ast.unparse(d) for d in node.decorator_list}
+            if "mypyc_attr(serializable=True, allow_interpreted_subclasses=True)" not in decorators:
+                missing.append(f"{rel}:{node.name}")
+    assert missing == []
