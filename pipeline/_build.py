@@ -31,12 +31,14 @@ class StaleBuildError(ImportError):
 
 
 def compiled_paths(root: Path = ROOT, listing: Path = LIST) -> list[str]:
-    """The sources (relative paths) of the listed modules that have a compiled `.so` beside them."""
+    """The listed modules (relative paths) with a compiled `.so` beside their source (an
+    install without the sources has nothing the `.so` could shadow)."""
     found = []
     for rel in json.loads(listing.read_text())["modules"]:
         src = root / rel
         stem = src.name[: -len(".py")]
-        if any((src.parent / f"{stem}{suffix}").exists() for suffix in EXTENSION_SUFFIXES):
+        built = (src.parent / f"{stem}{suffix}" for suffix in EXTENSION_SUFFIXES)
+        if src.exists() and any(path.exists() for path in built):
             found.append(rel)
     return found
 
