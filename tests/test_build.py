@@ -64,6 +64,12 @@ def test_without_compiled_modules_nothing_is_checked(tmp_path: Path) -> None:
     assert check(tmp_path, listing, manifest) is False
 
 
+def test_a_compiled_module_installed_without_its_source_shadows_nothing(tmp_path: Path) -> None:
+    pkg, listing, manifest = _tree(tmp_path)
+    (pkg / "mod.py").unlink()
+    assert check(tmp_path, listing, manifest) is False
+
+
 def test_the_command_prints_the_reason_as_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
