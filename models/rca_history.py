@@ -38,6 +38,11 @@ class PastCase:
     resolution: str = ""
     source: str = "feedback"  # feedback | ticket
 
+    def __reduce__(self) -> tuple[type[PastCase], tuple[object, ...]]:
+        # Compiled (mypyc), pickle would set the fields one by one, which frozen refuses.
+        values = (self.tokens, self.root, self.kind, self.title, self.resolution, self.source)
+        return (PastCase, (self.key, *values))
+
 
 def incident_tokens(
     services: Iterable[str], nodes: Iterable[str], names: Iterable[str], title: str = ""

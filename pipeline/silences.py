@@ -31,6 +31,10 @@ class Matcher:
     value: str
     test: Callable[[str], bool]
 
+    def __reduce__(self) -> tuple[type[Matcher], tuple[object, ...]]:
+        # Compiled (mypyc), pickle would set the fields one by one, which frozen refuses.
+        return (Matcher, (self.name, self.op, self.value, self.test))
+
     def matches(self, labels: dict[str, str]) -> bool:
         # Alertmanager: a missing label matches like the empty string.
         return self.test(labels.get(self.name, ""))
@@ -81,6 +85,9 @@ class Silence:
     starts_at: float | None
     ends_at: float | None
     comment: str
+
+    def __reduce__(self) -> tuple[type[Silence], tuple[object, ...]]:
+        return (Silence, (self.matchers, self.starts_at, self.ends_at, self.comment))
 
     def active(self, t: float) -> bool:
         return (self.starts_at is None or t >= self.starts_at) and (

@@ -149,3 +149,16 @@ def test_every_class_of_a_compiled_module_stays_picklable_and_constructible() ->
             if "mypyc_attr(serializable=True, allow_interpreted_subclasses=True)" not in decorators:
                 missing.append(f"{rel}:{node.name}")
     assert missing == []
+
+
+def test_frozen_classes_of_compiled_modules_round_trip_through_pickle() -> None:
+    """Compiled, pickle restores a native object by setting its attributes one by one, which
+    a frozen dataclass refuses (the Kafka checkpoint holds past cases): they reduce to their
+    constructor instead."""
+    from models.rca_history import PastCase
+    from pipeline.silences import Silence
+
+    case = PastCase("inc-1", frozenset({"svc:db"}), "db", "service", "DB down", "restart")
+    silence = Silence([], 10.0, None, "maintenance")
+    for obj in (case, silence):
+        assert pickle.loads(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)) == obj
