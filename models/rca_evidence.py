@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mypy_extensions import mypyc_attr
+
 from models.rca_history import PastCase
 from models.rca_signals import EntityCandidate
 from pipeline.incidents import Incident
@@ -50,6 +52,7 @@ def history_evidence(case: PastCase, similarity: float, count: int) -> str:
     return text
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class EvidenceWriter:
     def __init__(self, topology: Topology, hops: int, likeness: Callable[[str], float]) -> None:
         self.topology = topology

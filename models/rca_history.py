@@ -20,11 +20,14 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.incidents import Incident
 
 _WORD = re.compile(r"[a-z][a-z0-9]{2,}")
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class PastCase:
     key: str  # incident id or ticket number
@@ -34,6 +37,11 @@ class PastCase:
     title: str = ""
     resolution: str = ""
     source: str = "feedback"  # feedback | ticket
+
+    def __reduce__(self) -> tuple[type[PastCase], tuple[object, ...]]:
+        # Compiled (mypyc), pickle would set the fields one by one, which frozen refuses.
+        values = (self.tokens, self.root, self.kind, self.title, self.resolution, self.source)
+        return (PastCase, (self.key, *values))
 
 
 def incident_tokens(
@@ -61,6 +69,7 @@ def ticket_tokens(cmdb_ci: str) -> frozenset[str]:
 TICKET_SIMILARITY = 0.75
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class IncidentHistory:
     def __init__(self, capacity: int = 5000, min_similarity: float = 0.2) -> None:
         self.capacity = capacity

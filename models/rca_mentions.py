@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.incidents import Member
 from pipeline.topology import Topology
 
@@ -19,6 +21,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*[A-Za-z0-9]")
 _NOTHING: frozenset[str] = frozenset()
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class MentionIndex:
     """Reads, per alert (fingerprint), the services and nodes its latest summary names.
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 
 def _sigmoid(z: float) -> float:
     if z < -30.0:
@@ -30,6 +32,7 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class LogisticScorer:
     """P(label = 1 | signals) = sigmoid(bias + sum(weight * signal))."""
@@ -103,6 +106,7 @@ class LogisticScorer:
         return cls(weights={str(k): float(v) for k, v in weights.items()}, bias=float(bias))
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class RootCauseModel:
     entity: LogisticScorer

@@ -19,6 +19,8 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from mypy_extensions import mypyc_attr
+
 from models.rca_mentions import MentionIndex
 from models.rca_walk import random_walk
 from pipeline.incidents import Incident, Member
@@ -71,6 +73,7 @@ _CHANGE_TYPES = {
 _INFRA_TYPES = frozenset({"infra", "infrastructure", "maintenance", "node", "os"})
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class EntityCandidate:
     entity: str
@@ -83,6 +86,7 @@ class EntityCandidate:
     named_by: list[str] = field(default_factory=list)  # alerting services that name it
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class ChangeCandidate:
     change: Change
@@ -114,6 +118,7 @@ def _escalation(members: list[Member]) -> float:
     return min(m.onset for m in members if m.severity == worst)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class SignalBuilder:
     """Builds the candidates of one incident with their signals."""
 
@@ -330,9 +335,9 @@ class SignalBuilder:
                 forward[c.entity] = [d for d in topo.callees.get(c.entity, ()) if d in anomaly]
         for node, on_node in inc.node_members.items():
             if node in anomaly:
-                for s in {m.service for m in on_node if m.service}:
-                    if s in forward:
-                        forward[s].append(node)
+                for svc in {m.service for m in on_node if m.service}:
+                    if svc in forward:
+                        forward[svc].append(node)
         starts = {c.entity: anomaly[c.entity] for c in cands if not c.signals.get("silent")}
         visits = random_walk(anomaly, forward, starts=starts or None)
         for c in cands:

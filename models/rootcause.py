@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from mypy_extensions import mypyc_attr
+
 from config import CONFIG_DIR
 from models.rca_evidence import EvidenceWriter, change_evidence
 from models.rca_feedback import rounded, teach
@@ -104,6 +106,7 @@ def configured_model(cfg: RootCauseConfig) -> RootCauseModel:
         raise ConfigError(str(exc)) from None
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class RootCauseRanker:
     """Ranks an incident's candidates; `enrich` is the pipeline's hook, `learn_one` its feedback."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.records import Change
 from pipeline.topology import Topology
 
@@ -13,6 +15,7 @@ def _time_and_id(c: Change) -> tuple[float, str]:
     return (c.time, c.id)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class ChangeIndex:
     def __init__(self, topology: Topology, retention_s: float) -> None:
         self.topology = topology

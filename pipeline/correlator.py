@@ -21,6 +21,8 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.config import CorrelationConfig, IncidentConfig
 from pipeline.dedup import AlertState, Outcome
 from pipeline.incidents import MERGED, OPEN, PENDING, RESOLVED, Incident, Member
@@ -49,6 +51,7 @@ class LinkScorer(Protocol):
     def score(self, features: dict[str, float]) -> float: ...
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Correlator:
     def __init__(
         self,

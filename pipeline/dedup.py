@@ -12,6 +12,9 @@ from __future__ import annotations
 import heapq
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import Final
+
+from mypy_extensions import mypyc_attr
 
 from pipeline.config import DedupConfig
 from pipeline.fingerprint import alert_fingerprint
@@ -22,22 +25,23 @@ class Outcome:
     """What one event means for its alert. Plain string constants: the hot path compares
     and hashes them on every event, which Enum members make slow."""
 
-    NEW = "new"  # first firing of this fingerprint (or first since its state expired)
-    REFIRE = "refire"  # firing again after it had resolved
-    DUPLICATE = "duplicate"  # still firing, same content (a full duplicate)
-    UPDATE = "update"  # still firing, changed severity or summary (a partial duplicate)
-    RESOLVE = "resolve"  # firing -> resolved
-    RESOLVE_AGAIN = "resolve_again"  # a resolve of an alert already resolved
-    UNSEEN_RESOLVE = "unseen_resolve"  # a resolve (or ack) of an alert never seen firing
-    ACK = "ack"  # acknowledged by a person: folded, no state change
-    LATE = "late"  # older than the alert's last status change: folded, no state change
-    REDELIVERED = "redelivered"  # this exact event id was already processed: dropped
+    NEW: Final = "new"  # first firing of this fingerprint (or first since its state expired)
+    REFIRE: Final = "refire"  # firing again after it had resolved
+    DUPLICATE: Final = "duplicate"  # still firing, same content (a full duplicate)
+    UPDATE: Final = "update"  # still firing, changed severity or summary (a partial duplicate)
+    RESOLVE: Final = "resolve"  # firing -> resolved
+    RESOLVE_AGAIN: Final = "resolve_again"  # a resolve of an alert already resolved
+    UNSEEN_RESOLVE: Final = "unseen_resolve"  # a resolve (or ack) of an alert never seen firing
+    ACK: Final = "ack"  # acknowledged by a person: folded, no state change
+    LATE: Final = "late"  # older than the alert's last status change: folded, no state change
+    REDELIVERED: Final = "redelivered"  # this exact event id was already processed: dropped
 
 
 # Counted among "duplicates folded".
 FOLDED = frozenset({Outcome.DUPLICATE, Outcome.UPDATE, Outcome.REFIRE, Outcome.LATE, Outcome.ACK})
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class AlertState:
     fingerprint: str
@@ -56,6 +60,7 @@ class AlertState:
     chronic: bool = False  # fired chronic_episodes times within chronic_window_s
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Deduplicator:
     """Stage 1 of correlation: identity and per-alert state."""
 

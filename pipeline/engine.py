@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.changes import ChangeIndex
 from pipeline.config import Config
 from pipeline.correlator import Correlator, LinkScorer
@@ -66,6 +68,7 @@ class Observer(Protocol):
     ) -> None: ...
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Drained:
     """Everything produced since the previous drain."""
@@ -78,6 +81,7 @@ class Drained:
     predictions: list[dict[str, Any]] = field(default_factory=list)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Pipeline:
     def __init__(
         self,
@@ -190,10 +194,7 @@ class Pipeline:
         inc = self.correlator.handle(alert, fp, outcome, state, self.clock or t)
         if inc is not None and inc.stale_rca and inc.status == OPEN:
             rc = self.config.root_cause
-            if (
-                inc.rankings < rc.eager_rankings
-                or alert.time - inc.ranked_at >= rc.rerank_holdoff_s
-            ):
+            if inc.rankings < rc.eager_rankings or t - inc.ranked_at >= rc.rerank_holdoff_s:
                 self._enrich(inc)
             else:
                 self._rank_later[inc.id] = inc

@@ -24,6 +24,8 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.changes import ChangeIndex
 from pipeline.config import PredictionConfig
 from pipeline.dedup import AlertState
@@ -47,6 +49,7 @@ class RiskModel(Protocol):
     def learn_one(self, x: dict[str, float], y: bool) -> None: ...
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class OutagePredictor:
     """An observer stage: `observe(record, outputs, state)` for every alert and change."""
 
@@ -412,7 +415,7 @@ class OutagePredictor:
             _, entity, fp = heapq.heappop(due)
             signs = self.signs.get(entity)
             sign = signs.get(fp) if signs else None
-            if sign is not None and not sign.firing and sign.last < old:
+            if signs is not None and sign is not None and not sign.firing and sign.last < old:
                 del signs[fp]
                 if not signs:
                     del self.signs[entity]

@@ -8,9 +8,12 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 CLEARED_KEPT = 200  # durations of cleared warnings remembered per alert name
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Sign:
     """One alert on the entity, as a sign: when it started, how bad it got, whether it still
@@ -30,6 +33,7 @@ class Sign:
     recurring: bool = False  # the same alert fired and cleared earlier (history_s)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Snapshot:
     t: float
@@ -44,6 +48,7 @@ def band(minutes: float) -> str:
     return "hour_plus"
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Background:
     """How long warnings that came to nothing lasted, per alert name and over all names
     (the latest CLEARED_KEPT per name): a sign that has already outlasted most background

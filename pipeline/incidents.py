@@ -11,6 +11,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.config import IncidentConfig
 from pipeline.records import SEVERITIES, SEVERITY_RANK
 from pipeline.times import format_time
@@ -32,6 +34,7 @@ _PRIORITY = {
 }
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Member:
     """One distinct alert (fingerprint) inside an incident."""
@@ -65,6 +68,7 @@ def incident_id(first_alert_id: str) -> str:
     return "inc-" + h.hexdigest()[:12]
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True, eq=False)  # identity semantics: incidents live in index sets
 class Incident:
     id: str

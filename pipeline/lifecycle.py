@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.config import CorrelationConfig, IncidentConfig
 from pipeline.incidents import OPEN, PENDING, RESOLVED, Incident
 from pipeline.outputs import Outputs
@@ -21,6 +23,7 @@ from pipeline.store import IncidentStore
 _ORPHAN_REASON = "resolve or acknowledge of an alert in no incident"
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Lifecycle:
     def __init__(
         self, icfg: IncidentConfig, ccfg: CorrelationConfig, store: IncidentStore, out: Outputs

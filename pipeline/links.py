@@ -22,6 +22,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.config import CorrelationConfig
 from pipeline.incidents import Incident, Member
 from pipeline.store import IncidentStore
@@ -50,6 +52,7 @@ class NamePrior(Protocol):
     def predict_one(self, name: str) -> float: ...
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Evidence:
     """The best member of each relation kind (by `quality`: how well it could explain the
@@ -97,6 +100,7 @@ _NAMES = {
 }
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class LinkFinder:
     """Finds the evidence between a new member and a live incident, and describes it."""
 

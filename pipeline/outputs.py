@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.incidents import Incident
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Suppressed:
     """An alert event that ended in no incident, and why (silenced, inhibited, uncorrelated)."""
@@ -18,6 +21,7 @@ class Suppressed:
     candidate: str | None = None  # the held candidate incident it was grouped into, if any
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Outputs:
     # Incidents changed since the last drain, by id, in the order they first changed.

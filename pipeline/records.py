@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.times import TimeError, format_time, parse_time
 
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "minor": 2, "major": 3, "critical": 4}
@@ -26,6 +28,7 @@ class RecordError(ValueError):
     """A record that cannot be used; the message is the dead letter's reason."""
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Alert:
     """One alert event: a firing, a resolve or (native input only) an acknowledge of one alert.
@@ -58,6 +61,7 @@ class Alert:
         return self.resource or self.service or ""
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Change:
     """A change record: deploy, config push, infrastructure work (CONTRACT.md §1.2)."""
@@ -195,6 +199,7 @@ def change_from_dict(record: Any) -> Change:
     return change
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class MetricSample:
     """One observation of one metric series (the `aiops.metrics` topic shape):

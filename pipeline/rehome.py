@@ -36,6 +36,8 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.config import CorrelationConfig
 from pipeline.incidents import OPEN, PENDING, RESOLVED, Incident, Member
 
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 _LIVE = (OPEN, PENDING)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Rehomer:
     """Watched close calls, their pending second looks, and the alert events of the members
     that could move (watched ones and their followers)."""

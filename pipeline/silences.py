@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.config import InhibitRuleConfig, SilenceConfig
 from pipeline.records import Alert
 
@@ -21,12 +23,17 @@ class MatcherError(ValueError):
     """A matcher that cannot be read."""
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Matcher:
     name: str
     op: str
     value: str
     test: Callable[[str], bool]
+
+    def __reduce__(self) -> tuple[type[Matcher], tuple[object, ...]]:
+        # Compiled (mypyc), pickle would set the fields one by one, which frozen refuses.
+        return (Matcher, (self.name, self.op, self.value, self.test))
 
     def matches(self, labels: dict[str, str]) -> bool:
         # Alertmanager: a missing label matches like the empty string.
@@ -71,6 +78,7 @@ def _all(matchers: list[Matcher], labels: dict[str, str]) -> bool:
     return all(m.matches(labels) for m in matchers)
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Silence:
     matchers: list[Matcher]
@@ -78,12 +86,16 @@ class Silence:
     ends_at: float | None
     comment: str
 
+    def __reduce__(self) -> tuple[type[Silence], tuple[object, ...]]:
+        return (Silence, (self.matchers, self.starts_at, self.ends_at, self.comment))
+
     def active(self, t: float) -> bool:
         return (self.starts_at is None or t >= self.starts_at) and (
             self.ends_at is None or t < self.ends_at
         )
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Silencer:
     """Mutes alerts that match an active silence at their event time."""
 
@@ -102,6 +114,7 @@ class Silencer:
         return None
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class _Rule:
     source: list[Matcher]
@@ -111,6 +124,7 @@ class _Rule:
     by_key: dict[tuple[str, ...], set[str]]  # `equal` values -> firing source fingerprints
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Inhibitor:
     """Mutes target alerts while a matching source alert fires with equal `equal` labels."""
 

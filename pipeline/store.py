@@ -6,9 +6,12 @@ been emitted as final and is gone from memory.
 
 from __future__ import annotations
 
+from mypy_extensions import mypyc_attr
+
 from pipeline.incidents import Incident, Member, incident_id
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class IncidentStore:
     def __init__(self) -> None:
         self.live: dict[str, Incident] = {}

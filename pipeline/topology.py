@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 CRITICALITIES = ("high", "medium", "low")
 
 
@@ -19,6 +21,7 @@ class TopologyError(ValueError):
     """A topology document that cannot be used."""
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Topology:
     callees: dict[str, set[str]] = field(default_factory=dict)  # service -> what it calls

@@ -1,5 +1,7 @@
 """Correlation decisions through the whole pipeline (assignment happens on arrival)."""
 
+from dataclasses import fields
+
 from tests.helpers import alert, groups, pipeline, run
 
 
@@ -229,7 +231,7 @@ def test_determinism_same_input_same_incidents_and_ids():
     ]
     first = run(pipeline(), events)
     second = run(
-        pipeline(), [a.__class__(**{f: getattr(a, f) for f in a.__slots__}) for a in events]
+        pipeline(), [a.__class__(**{f.name: getattr(a, f.name) for f in fields(a)}) for a in events]
     )
     assert first == second
 

@@ -208,6 +208,10 @@ def test_snapshot_round_trip_keeps_the_pipeline_and_refuses_other_builds() -> No
     other = FORMAT_VERSION + 1  # a snapshot written by another build
     with pytest.raises(SnapshotError, match=f"format {other}"):
         Snapshot.decode(value[:8] + other.to_bytes(2, "big") + value[10:], digest)
+    # A compiled core's snapshot on a pure-Python one and back (their pickles do not mix).
+    other_build = (1 - value[10]).to_bytes(1, "big")
+    with pytest.raises(SnapshotError, match=r"snapshot of a (compiled|pure Python) core, this"):
+        Snapshot.decode(value[:10] + other_build + value[11:], digest)
     with pytest.raises(SnapshotError, match="cannot read"):
         Snapshot.decode(value[:20], digest)
     with pytest.raises(SnapshotError, match="not an aiops snapshot"):

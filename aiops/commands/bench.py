@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+import pipeline
 from aiops.errors import UsageError
 from aiops.replay import replay
 from aiops.scenarios import generate_for_target, profile_params, write_scenario
@@ -118,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         "json_loads_lines_per_s": round(json_rate, 1),
         "share_of_json_loads": round(rate / json_rate, 4),
         "incidents": summary["incidents"],
+        "compiled": pipeline.COMPILED,
         "memory": samples,
     }
     (args.out / "bench.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
@@ -126,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         f"json.loads of the same lines: {json_rate:,.0f} lines/s; "
         f"share {rate / json_rate:.1%}"
     )
+    # setup.py: the hot modules are compiled with mypyc unless built with AIOPS_PURE_PYTHON=1.
+    print(f"core: {'compiled (mypyc)' if pipeline.COMPILED else 'pure Python'}")
     print(f"{'records':>9} {'live inc':>9} {'alert states':>13} {'episodes':>9} {'RSS MB':>8}")
     for s in samples:
         print(

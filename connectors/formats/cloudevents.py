@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from mypy_extensions import mypyc_attr
 
 from pipeline.records import Alert, RecordError
 from pipeline.times import TimeError, parse_time
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class Envelope:
     data: Any

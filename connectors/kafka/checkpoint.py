@@ -4,7 +4,7 @@ A snapshot is the whole `Pipeline` of one shard (pickled: it is our own state, r
 only by this code) together with the input offsets it reflects: the next offset to process
 on the shard's alerts and changes partitions. The value is versioned:
 
-    b"AIOPSNAP" | format version (2 bytes, big-endian) | zlib(pickle(payload))
+    b"AIOPSNAP" | format version (2 bytes, big-endian) | core build (1 byte) | zlib(pickle(payload))
 
 and the payload carries a digest of the configuration and topology it was built with; a
 snapshot of another format version or another digest is not restored (the shard starts
@@ -29,6 +29,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
+import pipeline
 from connectors.kafka.topics import CHECKPOINT_MAX_BYTES, Topics
 from pipeline.config import Config
 from pipeline.engine import Pipeline
@@ -36,8 +37,14 @@ from pipeline.engine import Pipeline
 log = logging.getLogger(__name__)
 
 MAGIC = b"AIOPSNAP"
-FORMAT_VERSION = 2  # 2: dedup, link finder and incident state changed shape (speed work)
-_HEADER = struct.Struct(">8sH")
+# 2: dedup, link finder and incident state changed shape (speed work); 3: the core build byte
+FORMAT_VERSION = 3
+_HEADER = struct.Struct(">8sHB")
+_BUILDS = ("pure Python", "compiled")  # the build byte: pipeline.COMPILED
+
+
+def _build_name(build: int) -> str:
+    return _BUILDS[build] if build < len(_BUILDS) else f"build {build}"
 
 
 class SnapshotError(ValueError):
@@ -64,17 +71,22 @@ class Snapshot:
             "feedback": self.feedback,
         }
         body = zlib.compress(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL), 1)
-        return _HEADER.pack(MAGIC, FORMAT_VERSION) + body
+        return _HEADER.pack(MAGIC, FORMAT_VERSION, int(pipeline.COMPILED)) + body
 
     @classmethod
     def decode(cls, value: bytes, digest: str) -> Snapshot:
         if len(value) < _HEADER.size:
             raise SnapshotError("snapshot too short")
-        magic, version = _HEADER.unpack_from(value)
+        magic, version, build = _HEADER.unpack_from(value)
         if magic != MAGIC:
             raise SnapshotError("not an aiops snapshot")
         if version != FORMAT_VERSION:
             raise SnapshotError(f"snapshot format {version}, this build reads {FORMAT_VERSION}")
+        if build != int(pipeline.COMPILED):
+            raise SnapshotError(
+                f"snapshot of a {_build_name(build)} core, this one is "
+                f"{_build_name(int(pipeline.COMPILED))}"
+            )
         try:
             payload: dict[str, Any] = pickle.loads(zlib.decompress(value[_HEADER.size :]))
         except Exception as exc:  # corrupt or written by incompatible code
