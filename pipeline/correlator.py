@@ -16,7 +16,6 @@ alerting), they merge into the oldest. A placement can be corrected once the ale
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Protocol
@@ -30,6 +29,7 @@ from pipeline.links import Evidence, LinkFinder, NamePrior
 from pipeline.outputs import Outputs
 from pipeline.records import SEVERITY_RANK, Alert
 from pipeline.rehome import Rehomer
+from pipeline.same_check import SameCheck
 from pipeline.store import IncidentStore
 from pipeline.topology import Topology
 
@@ -77,8 +77,7 @@ class Correlator:
         self._merge_rank = SEVERITY_RANK[cfg.merge_min_severity]
         self.merges = 0
         self.reopens = 0
-        # Recent first firings per alert name: (onset, entity), for the same-check baseline.
-        self._name_starts: dict[str, deque[tuple[float, str]]] = {}
+        self.same_check = SameCheck(cfg)  # grouping by content
         # Late correction of close calls (pipeline.rehome): the engine runs it as the clock
         # moves, before incidents are resolved.
         self.rehome = Rehomer(cfg)
@@ -197,9 +196,7 @@ class Correlator:
         member.symptom = self.links.dependency_alerting(member)
         self._alert_id = alert.id
         best, explained = self._choose(member, avoid)
-        if not member.chronic:
-            entity = member.service or member.resource or member.node or ""
-            self._name_starts.setdefault(member.name, deque()).append((member.onset, entity))
+        self.same_check.record(member)
         if self.symptoms is not None:
             self.symptoms.learn_one(member.name, member.symptom)
         merging = self.cfg.merge and member.severity >= self._merge_rank and explained
@@ -285,7 +282,7 @@ class Correlator:
         explained: list[Incident] = []
         accepted: list[Incident] = []
         # Whether the check is background noise: asked once, both steps below need it.
-        common = not member.chronic and self._common_name(member)
+        common = self.same_check.background(member)
         runner_up = 0.0
         candidates = self._candidates(member, common)
         if avoid is not None:
@@ -319,7 +316,7 @@ class Correlator:
         self, member: Member, candidates: list[Incident], common: bool
     ) -> list[tuple[Incident, Evidence, float, float, bool]]:
         """(incident, evidence, strength, score, accepted) of every candidate with evidence."""
-        burst = self._same_check_burst(member, candidates, common)
+        burst = self.same_check.burst(member, candidates, common)
         model, links = self.link_model, self.links
         evidence = []
         for inc in candidates:
@@ -349,46 +346,6 @@ class Correlator:
                 ok = strength >= self.cfg.min_relation
             weighed.append((inc, ev, strength, score, ok))
         return weighed
-
-    def _same_check_burst(
-        self, m: Member, candidates: list[Incident], common: bool
-    ) -> set[Incident]:
-        """Incidents made only of alert `m.name` that started within the content window, when
-        with `m` that check now fails on more than content_min_services entities: the same
-        check failing on many hosts at once (an expired certificate, DNS, clock skew)."""
-        c = self.cfg
-        if m.chronic or common:
-            return set()
-        pure = [
-            inc
-            for inc in candidates
-            if len(inc.names) == 1
-            and m.name in inc.names
-            and abs(m.onset - inc.last_onset) <= c.content_window_s
-        ]
-        if not pure:
-            return set()
-        entities = {m.service or m.resource or m.node}.union(*(inc.names[m.name] for inc in pure))
-        entities.discard(None)
-        return set(pure) if len(entities) > c.content_min_services else set()
-
-    def _common_name(self, m: Member) -> bool:
-        """Did this check already fail on several entities in the hour before the burst?
-        Then it is background (disks fill everywhere), not one cause hitting many hosts."""
-        c = self.cfg
-        starts = self._name_starts.get(m.name)
-        if not starts:
-            return False
-        while starts and starts[0][0] < m.onset - c.content_baseline_s:
-            starts.popleft()
-        limit, enough = m.onset - c.content_window_s, c.content_min_services
-        before: set[str] = set()
-        for t, e in starts:
-            if t < limit:
-                before.add(e)
-                if len(before) > enough:  # the answer is known: stop counting
-                    return True
-        return False
 
     def _merge(self, incidents: list[Incident]) -> Incident:
         survivor = min(incidents, key=lambda i: i.seq)

@@ -174,7 +174,7 @@ class Rehomer:
         it and its followers had never joined) holding the alert that recovered closest to
         it, within gap_s; None if there is none."""
         shadow = home.without(moving)
-        common = not member.chronic and corr._common_name(member)
+        common = corr.same_check.background(member)
         candidates = [shadow if inc is home else inc for inc in corr._candidates(member, common)]
         recorder, corr.recorder = corr.recorder, None
         try:

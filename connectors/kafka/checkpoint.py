@@ -37,8 +37,9 @@ from pipeline.engine import Pipeline
 log = logging.getLogger(__name__)
 
 MAGIC = b"AIOPSNAP"
-# 2: dedup, link finder and incident state changed shape (speed work); 3: the core build byte
-FORMAT_VERSION = 3
+# 2: dedup, link finder and incident state changed shape (speed work); 3: the core build byte;
+# 4: the correlator's same-check history moved into its own object (pipeline/same_check.py)
+FORMAT_VERSION = 4
 _HEADER = struct.Struct(">8sHB")
 _BUILDS = ("pure Python", "compiled")  # the build byte: pipeline.COMPILED
 
