@@ -98,7 +98,9 @@ class Correlator:
         version = inc.version if inc is not None else -1
         stale = member is not None and not member.firing
         avoid: Incident | None = None  # a re-fire's old incident, never a candidate
+        retired: Member | None = None  # a re-fire's old member, left in its incident
         if stale and firing:
+            retired = member
             gap = t - member.status_time  # type: ignore[union-attr]
             apart = self.cfg.refire_apart_s
             if apart is not None and gap > apart:
@@ -117,7 +119,11 @@ class Correlator:
                 # that fails again beside a live problem is in dense outages often another
                 # problem.
                 inc = member = None
+            else:
+                retired = None
         if inc is None or member is None:
+            if retired is not None:
+                rehome.retire(retired, now)
             if not firing:
                 self.store.orphans.setdefault(fp, []).append((alert.id, t))
                 return None

@@ -70,6 +70,10 @@ class Rehomer:
         self.watched: dict[str, tuple[int, bool]] = {}  # fingerprint -> (placed, close call)
         # Alert event ids of the members that could move: what moves with them.
         self.events: dict[str, list[str]] = {}
+        # The same for a member left in its incident when its alert fired again and was
+        # placed afresh (by its `placed` number): that episode can still split off.
+        self.past: dict[int, list[str]] = {}
+        self._past_recent: deque[tuple[float, int]] = deque()
         self._recent: deque[tuple[float, str]] = deque()  # (clock at placement, fingerprint)
         # heap of (due time, placed, fingerprint, close call)
         self._due: list[tuple[float, int, str, bool]] = []
@@ -98,6 +102,20 @@ class Rehomer:
         self.events[fp] = [alert_id]
         self._recent.append((now, fp))
 
+    def retire(self, member: Member, now: float) -> None:
+        """The member's alert fired again and is about to be placed afresh: keep its
+        recorded events apart, so a split at resolution can still move this episode."""
+        events = self.events.pop(member.fingerprint, None)
+        if events is not None:
+            self.past[member.placed] = events
+            self._past_recent.append((now, member.placed))
+
+    def _events_of(self, corr: Correlator, inc: Incident, member: Member) -> list[str] | None:
+        """The recorded events of `inc`'s member, if it can move."""
+        if corr.store.by_fp.get(member.fingerprint) is inc:
+            return self.events.get(member.fingerprint)
+        return self.past.get(member.placed)
+
     def resolved(self, fp: str, t: float) -> None:
         """A watched member resolved at `t`: look again once its peers had time to recover."""
         watch = self.watched.pop(fp, None)
@@ -113,6 +131,9 @@ class Rehomer:
             fp = recent.popleft()[1]
             self.events.pop(fp, None)
             self.watched.pop(fp, None)
+        past = self._past_recent
+        while past and past[0][0] < horizon:
+            self.past.pop(past.popleft()[1], None)
 
     def run(self, corr: Correlator, now: float) -> list[Incident]:
         """Run the second looks due at `now`; return the incidents that changed."""
@@ -150,21 +171,23 @@ class Rehomer:
             return []
         # A follower goes along only if it, too, recovered closer to the alerts there (and
         # its events are still recorded).
-        moving = {
-            f
-            for f in moving
-            if f == fp
-            or (
-                f in self.events
-                and not (m := home.members[f]).firing
-                and self._recovery_gap(peers, m, now) < self._recovery_gap(left, m, now)
-            )
-        }
-        if len(moving) == len(home.members) or (to is None and len(moving) < self.split_min):
+        events: dict[str, list[str]] = {}
+        for f in moving:
+            m = home.members[f]
+            e = self._events_of(corr, home, m)
+            if e is not None and (
+                f == fp
+                or (
+                    not m.firing
+                    and self._recovery_gap(peers, m, now) < self._recovery_gap(left, m, now)
+                )
+            ):
+                events[f] = e
+        if len(events) == len(home.members) or (to is None and len(events) < self.split_min):
             return []
         if to is None:
-            to = corr.store.create(self.events[fp][0], member.onset)
-        self._move(corr, home, to, moving, now)
+            to = corr.store.create(events[fp][0], member.onset)
+        self._move(corr, home, to, set(events), now, events)
         return [home, to]
 
     def _destination(
@@ -199,7 +222,6 @@ class Rehomer:
         gap = self.recovery_split_gap_s
         if not gap or not self.enabled:
             return []
-        owned = corr.store.by_fp
         members = sorted(inc.members.values(), key=lambda m: (m.status_time, m.placed))
         if len(members) <= self.split_min:
             return []
@@ -219,16 +241,16 @@ class Rehomer:
             if group is home:
                 continue
             # Only members whose events are recorded (and still this incident's) can move.
-            moving = {
-                m.fingerprint
-                for m in group
-                if m.fingerprint in self.events and owned.get(m.fingerprint) is inc
+            # Only members whose events are recorded can move (an earlier episode of an
+            # alert placed afresh since, too).
+            events = {
+                m.fingerprint: e for m in group if (e := self._events_of(corr, inc, m)) is not None
             }
-            if len(moving) < self.split_min:
+            if len(events) < self.split_min:
                 continue
-            lead = min((inc.members[f] for f in moving), key=lambda m: m.placed)
-            to = corr.store.create(self.events[lead.fingerprint][0], lead.onset)
-            self._move(corr, inc, to, moving, now)
+            lead = min((inc.members[f] for f in events), key=lambda m: m.placed)
+            to = corr.store.create(events[lead.fingerprint][0], lead.onset)
+            self._move(corr, inc, to, set(events), now, events)
             # It was open as part of `inc`, and resolves with it.
             to.status, to.opened_at, to.resolved_at = RESOLVED, inc.opened_at, to.last_resolve
             parts.append(to)
@@ -292,23 +314,38 @@ class Rehomer:
         ]
         return min(gaps, default=float("inf"))
 
-    @staticmethod
-    def _followers(corr: Correlator, home: Incident, member: Member) -> set[str]:
+    def _followers(self, corr: Correlator, home: Incident, member: Member) -> set[str]:
         """The member and those that joined after it linking through it, directly or not.
-        A member whose alert fired again later and was placed afresh elsewhere stays."""
+        A member whose alert fired again later and was placed afresh elsewhere comes along
+        only with its earlier episode's events recorded (see `retire`)."""
         moving = {member.fingerprint}
         by_fp = corr.store.by_fp
         for m in sorted(home.members.values(), key=lambda m: m.placed):
-            if m.placed > member.placed and m.via in moving and by_fp.get(m.fingerprint) is home:
+            if (
+                m.placed > member.placed
+                and m.via in moving
+                and (by_fp.get(m.fingerprint) is home or m.placed in self.past)
+            ):
                 moving.add(m.fingerprint)
         return moving
 
     def _move(
-        self, corr: Correlator, home: Incident, to: Incident, moving: set[str], now: float
+        self,
+        corr: Correlator,
+        home: Incident,
+        to: Incident,
+        moving: set[str],
+        now: float,
+        events: dict[str, list[str]] | None = None,
     ) -> None:
+        """Move members (fingerprints in `moving`) with their recorded events (`events`, by
+        fingerprint; default: the current episode's) from `home` to `to`."""
         store = corr.store
+        if events is None:
+            events = self.events
         members = sorted((home.members[f] for f in moving), key=lambda m: m.placed)
-        ids = [a for m in members for a in self.events[m.fingerprint]]
+        owners = {m.fingerprint: store.by_fp.get(m.fingerprint) for m in members}
+        ids = [a for m in members for a in events[m.fingerprint]]
         store.unindex(home)
         home.drop(moving, set(ids))
         by_fp = store.by_fp
@@ -318,10 +355,13 @@ class Rehomer:
             if owner is not None:
                 by_fp[m.fingerprint] = owner
         for m in members:
-            events = self.events[m.fingerprint]
-            to.add_member(m, events[0], now)
-            to.alert_ids.extend(events[1:])
+            episode = events[m.fingerprint]
+            to.add_member(m, episode[0], now)
+            to.alert_ids.extend(episode[1:])
             store.index(to, m)
+            owner = owners[m.fingerprint]
+            if owner is not None and owner is not home:
+                store.by_fp[m.fingerprint] = owner  # an earlier episode: the alert is there now
         to.stale_rca = True
         self.moves += len(members)
         corr._maybe_open(to, now)

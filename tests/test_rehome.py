@@ -187,6 +187,27 @@ def test_an_incident_resolving_splits_off_what_recovered_apart():
     assert len(groups(_resolved_at_last(1500, recovery_split_gap_s=0))) == 1
 
 
+def test_an_earlier_episode_splits_off_with_its_problem_after_the_alert_fired_again():
+    # checkout-1 recovers with the OOM at 1500 s and fires again 260 s later, while the
+    # incident is still live in its quiet period: the re-fire is placed afresh. The split as
+    # the incident resolves still takes the first episode's events along with the OOM.
+    p = pipeline(correlation={"rehome_split_gap_s": 0, "recovery_split_gap_s": 180})
+    run(p, _two_problems())
+    co2 = alert("co2", 1760, "UpstreamTimeouts", "checkout", "checkout-1", severity="major")
+    later = run(
+        p,
+        _resolved(300, *PAY, ERR)
+        + _resolved(1500, *OOM)
+        + [co2, alert("m", 2500, "DiskUsageHigh", "mail", severity="warning")],
+    )
+    apart = next(g for g in groups(later) if "oom" in g)
+    assert apart == {"co", "co-r", "oom", "oom-r", "web", "web-r"}
+    assert {"da", "da-r", "err", "err-r", "pay", "pay-r"} in groups(later)
+    assert all("co2" not in g for g in groups(later) if "co" in g)
+    ids = [a for i in later.values() for a in i["alert_ids"]]
+    assert len(ids) == len(set(ids))  # no alert in two incidents
+
+
 def test_alerts_recovering_close_together_stay_one_incident():
     # The two problems recover 150 s apart: under the gap, one incident.
     assert len(groups(_resolved_at_last(450, recovery_split_gap_s=180))) == 1
