@@ -44,6 +44,8 @@ class CorrelationConfig(_Section):
     link_model: str | None
     window_s: float = Field(gt=0)
     refire_gap_s: float = Field(ge=0)
+    refire_recovered_gap_s: float = Field(default=0, ge=0)
+    refire_recovered_share: float = Field(default=0.1, ge=0, le=1)
     refire_apart_s: float | None = Field(default=None, ge=0)
     link_slack_s: float = Field(ge=0)
     precursor_window_s: float = Field(ge=0)

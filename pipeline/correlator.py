@@ -28,6 +28,7 @@ from pipeline.incidents import MERGED, OPEN, PENDING, RESOLVED, Incident, Member
 from pipeline.links import Evidence, LinkFinder, NamePrior
 from pipeline.outputs import Outputs
 from pipeline.records import SEVERITY_RANK, Alert
+from pipeline.refire import APART, REJOIN, refire_verdict
 from pipeline.rehome import Rehomer
 from pipeline.same_check import SameCheck
 from pipeline.store import IncidentStore
@@ -100,27 +101,13 @@ class Correlator:
         avoid: Incident | None = None  # a re-fire's old incident, never a candidate
         retired: Member | None = None  # a re-fire's old member, left in its incident
         if stale and firing:
-            retired = member
-            gap = t - member.status_time  # type: ignore[union-attr]
-            apart = self.cfg.refire_apart_s
-            if apart is not None and gap > apart:
-                # Declared a new problem (`refire_apart_s`): placed afresh and kept out of
-                # the old incident, where it would overwrite its member and the first
-                # episode's onset with it.
-                avoid = inc
+            assert inc is not None and member is not None
+            # A flap reopens its member; a new problem is placed afresh (pipeline/refire.py).
+            verdict = refire_verdict(self.cfg, inc, t - member.status_time)
+            if verdict != REJOIN:
+                avoid = inc if verdict == APART else None  # APART: never back into it
+                retired = member
                 inc = member = None
-            elif gap > self.cfg.refire_gap_s and (
-                gap > self.cfg.window_s or inc.status in _LIVE  # type: ignore[union-attr]
-            ):
-                # Fires again long after it resolved: a new problem may have hit the same
-                # check, so it is placed afresh instead of reopening the old incident. While
-                # the old incident is still live for its other alerts, minutes of quiet are
-                # enough: a flap fires again within refire_gap_s; a check quiet for longer
-                # that fails again beside a live problem is in dense outages often another
-                # problem.
-                inc = member = None
-            else:
-                retired = None
         if inc is None or member is None:
             if retired is not None:
                 rehome.retire(retired, now)

@@ -289,3 +289,34 @@ def test_a_flap_stays_with_its_incident():
         ],
     )
     assert groups(incs) == [{"db", "pay", "pay-r", "pay-2"}]
+
+
+def _refire_after_recovery(after: float, **correlation: float) -> list[set[str]]:
+    """A payments-db outage and its two symptoms all recover at 600 s; HighLatency on
+    payments-1 fires again `after` s later, while the incident is still open (its quiet
+    period before it resolves)."""
+    p = pipeline(correlation=correlation) if correlation else pipeline()
+    return groups(
+        run(
+            p,
+            [
+                alert("db", 0, "DBDown", "payments-db", severity="critical"),
+                alert("pay", 30, "HighLatency", "payments", "payments-1"),
+                alert("co", 60, "UpstreamTimeouts", "checkout", "checkout-1"),
+                alert("db-r", 600, "DBDown", "payments-db", status="resolved"),
+                alert("pay-r", 600, "HighLatency", "payments", "payments-1", status="resolved"),
+                alert("co-r", 600, "UpstreamTimeouts", "checkout", "checkout-1", status="resolved"),
+                alert("pay-2", 600 + after, "HighLatency", "payments", "payments-1"),
+            ],
+        )
+    )
+
+
+def test_a_refire_after_its_problem_recovered_is_placed_afresh():
+    # Every alert of the incident had recovered: 90 s later the latency is a new problem.
+    old = {"db", "db-r", "pay", "pay-r", "co", "co-r"}
+    assert _refire_after_recovery(90) == [old, {"pay-2"}]
+    # Without the rule it would reopen its member (90 s is under refire_gap_s) ...
+    assert _refire_after_recovery(90, refire_recovered_gap_s=0) == [old | {"pay-2"}]
+    # ... as a flap does, back within refire_recovered_gap_s.
+    assert _refire_after_recovery(30) == [old | {"pay-2"}]
