@@ -21,17 +21,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 from mypy_extensions import mypyc_attr
 
-from config import CONFIG_DIR
 from models.rca_evidence import EvidenceWriter, change_evidence
 from models.rca_feedback import rounded, teach
 from models.rca_history import IncidentHistory, PastCase, ticket_tokens, tokens_of
 from models.rca_mentions import MentionIndex
-from models.rca_model import LogisticScorer, RootCauseModel
+from models.rca_model import RootCauseModel
 from models.rca_signals import (
     CHANGE_SIGNALS,
     ENTITY_SIGNALS,
@@ -40,8 +38,9 @@ from models.rca_signals import (
     SignalBuilder,
     change_signals,
 )
+from models.rca_start import configured_model
 from pipeline.changes import ChangeIndex
-from pipeline.config import ConfigError, RootCauseConfig
+from pipeline.config import RootCauseConfig
 from pipeline.feedback import Feedback
 from pipeline.incidents import Incident
 from pipeline.records import Change
@@ -69,41 +68,6 @@ def _values(signals: dict[str, float], names: tuple[str, ...]) -> tuple[float, .
 
 class NamePrior(Protocol):
     def predict_one(self, name: str) -> float: ...
-
-
-# The untrained starting point (`root_cause.model: null`): the first ranking's hand weights.
-_HAND_ENTITY = {
-    "explains": 2.5,
-    "no_alerting_deps": 1.5,
-    "onset": 1.5,
-    "severity": 0.8,
-    "cause_like": 0.8,
-    "change": 1.0,
-    "symptom_share": -1.0,
-    "chronic_share": -1.0,
-    "silent": -1.5,
-    "history": 2.0,
-}
-_HAND_CHANGE = {"entity_score": 3.0, "closeness": 2.0, "latest": 0.5, "after_onset": -1.0}
-
-
-def hand_model() -> RootCauseModel:
-    return RootCauseModel(
-        entity=LogisticScorer(dict(_HAND_ENTITY), bias=-4.0),
-        change=LogisticScorer(dict(_HAND_CHANGE), bias=-3.0),
-        meta={"trained": False},
-    )
-
-
-def configured_model(cfg: RootCauseConfig) -> RootCauseModel:
-    """The model `root_cause.model` names (relative to config/), or the hand weights."""
-    if not cfg.model:
-        return hand_model()
-    path = Path(cfg.model) if Path(cfg.model).is_absolute() else CONFIG_DIR / cfg.model
-    try:
-        return RootCauseModel.load(path)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)

@@ -29,7 +29,8 @@ from mypy_extensions import mypyc_attr
 from pipeline.changes import ChangeIndex
 from pipeline.config import PredictionConfig
 from pipeline.dedup import AlertState
-from pipeline.forewarn_signs import Background, Sign, Snapshot, band
+from pipeline.forewarn_features import snapshot_features
+from pipeline.forewarn_signs import Background, Sign, Snapshot
 from pipeline.links import NamePrior
 from pipeline.outputs import Outputs
 from pipeline.records import SEVERITY_RANK, Alert, Change
@@ -246,111 +247,19 @@ class OutagePredictor:
         ]
 
     def features(self, entity: str, t: float) -> dict[str, float]:
-        # Hot (every snapshot): the signs are walked once, in the order `_fresh` gives them;
-        # every value is the same arithmetic on the same numbers in the same order as the
-        # plain comprehensions would do, and keys go in the same order.
-        cfg = self.cfg
-        signs = self.signs.get(entity, {})
-        horizon = t - cfg.window_s
-        onset_floor = horizon - 3600
-        fresh_n = resends = max_severity = 0
-        escalated = anomaly = False
-        names: set[str] = set()
-        firing: list[Sign] = []
-        for s in signs.values():
-            # `_fresh`: not chronic, firing or seen within the window, started recently.
-            if s.chronic or not (s.firing or s.last >= horizon) or s.onset < onset_floor:
-                continue
-            fresh_n += 1
-            names.add(s.name)
-            if s.severity > max_severity:
-                max_severity = s.severity
-            if s.escalations:
-                escalated = True
-            resends += s.resends
-            if s.anomaly:
-                anomaly = True
-            if s.firing:
-                firing.append(s)
-        oldest = firing[0].onset if firing else t  # min(..., default=t)
-        recurring = escalated_firing = 0
-        for s in firing:
-            if s.onset < oldest:
-                oldest = s.onset
-            recurring += s.recurring
-            if s.escalations:
-                escalated_firing = 1
-        age = (t - oldest) / 60
-        f: dict[str, float] = {
-            "signs": min(fresh_n, 10) / 10,
-            "names": min(len(names), 5) / 5,
-            "firing": min(len(firing), 5) / 5,
-            "chronic_only": 1.0 if signs and not fresh_n else 0.0,
-            "max_severity": max_severity / 4,
-            "escalated": 1.0 if escalated else 0.0,
-            "resends": min(resends, 20) / 20,
-            "anomaly": 1.0 if anomaly else 0.0,
-            # Signs that have come and gone before: recurring background.
-            "recurring": recurring / len(firing) if firing else 0.0,
-            # How long the signs have lasted, in bands: signs before an outage last minutes
-            # to tens of minutes; a warning that has fired for hours is background.
-            f"age_{band(age)}": 1.0,
-            # What this entity's signs led to lately (learned from the delayed labels).
-            "entity_false_starts": min(self._false_starts(entity, t), 10) / 10,
-        }
-        if self.symptoms is not None and names:
-            f["cause_like"] = sum(1 - self.symptoms.predict_one(n) for n in names) / len(names)
-        # Has a sign outlasted what background warnings of its kind (and of any kind) last?
-        if firing:
-            # The share outlasted never falls as the age grows: the oldest sign (of each
-            # name) gives the maximum.
-            eldest: dict[str, float] = {}
-            for s in firing:
-                if s.onset < eldest.get(s.name, math.inf):
-                    eldest[s.name] = s.onset
-            outlasted = self.background.outlasted
-            f["outlasted"] = max(outlasted(n, t - onset) for n, onset in eldest.items())
-            f["outlasted_any"] = outlasted(None, t - oldest)
-            # The shape a forewarning usually has: a fresh (not chronic) sign that keeps
-            # firing and being re-sent for a while, or that got worse.
-            sustained = [s for s in firing if t - s.onset >= 480 and s.resends >= 2]
-            if sustained:
-                f["sustained"] = 1.0
-                f["sustained_cause_like"] = f.get("cause_like", 0.5)
-                f["sustained_names"] = min(len({s.name for s in sustained}), 3) / 3
-            if escalated_firing:
-                f["escalated_firing"] = 1.0
-            # Which warnings fire: some kinds (memory growth, lag growing) mostly come before
-            # an outage, others (a slow backup, a throttled CPU) mostly come and go. One
-            # weight per alert name, learned offline and from the delayed labels like any
-            # other.
-            for name in {s.name for s in firing}:
-                f[f"sign:{name}"] = 1.0
-            # The same warning on several replicas at once: one cause, not one noisy host.
-            by_name: dict[str, set[str]] = {}
-            for s in firing:
-                by_name.setdefault(s.name, set()).add(s.resource)
-            spread = max(len(r) for r in by_name.values())
-            if spread >= 2:
-                f["replicas_agree"] = min(spread, 4) / 4
-        change = self.changes.near([entity], t - cfg.change_lookback_s, t)
-        if change:
-            f["recent_change"] = math.exp(-(t - change[-1].time) / cfg.change_lookback_s)
-        if self._below_alerting(entity, t):
-            f["below_alerting"] = 1.0
-        # Where the entity sits: what many others depend on, or nothing we know of.
-        topo = self.topology
-        if topo.is_node(entity):
-            f["node"] = 1.0
-        elif entity in topo:
-            f["callers"] = math.log1p(len(topo.callers.get(entity, ()))) / 3
-            if not topo.callees.get(entity):
-                f["leaf"] = 1.0
-        else:
-            f["unknown_entity"] = 1.0
-        hour = (t % 86400) / 86400 * 2 * math.pi
-        f["hour_sin"], f["hour_cos"] = math.sin(hour), math.cos(hour)
-        return f
+        """What the risk model weighs for `entity` at `t` (`pipeline.forewarn_features`)."""
+        return snapshot_features(
+            self.cfg,
+            entity,
+            t,
+            self.signs.get(entity, {}),
+            self.background,
+            self.symptoms,
+            self.changes,
+            self.topology,
+            self._false_starts(entity, t),
+            self._below_alerting(entity, t),
+        )
 
     def _below_alerting(self, entity: str, t: float) -> bool:
         """Signs on something the entity depends on: then its own are likely symptoms."""

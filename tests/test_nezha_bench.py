@@ -17,12 +17,12 @@ from aiops.rca.nezha_bench import (
     METHODS,
     SYMPTOM_PRIOR,
     bench_config,
-    merged_candidates,
     run_bench,
     seed_symptom_prior,
     stream,
 )
 from aiops.rca.nezha_data import NezhaDay, load_day, log_template, pod_service
+from aiops.rca.nezha_merge import merged_candidates
 from models.symptoms import SymptomModel
 from pipeline.anomaly_alerts import AnomalyAlerter
 from pipeline.config import load_config

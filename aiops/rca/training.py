@@ -273,7 +273,7 @@ def train(
     log: Callable[[str], object] = print,
     start: RootCauseModel | None = None,
 ) -> RootCauseModel:
-    from models.rootcause import hand_model
+    from models.rca_start import hand_model
 
     model = start or hand_model()
     with tempfile.TemporaryDirectory(prefix="aiops-train-rca-") as tmp:
