@@ -82,6 +82,7 @@ class CorrelationConfig(_Section):
     rehome_split_gap_s: float = Field(ge=0)
     rehome_split_min: int = Field(ge=2)
     recovery_split_gap_s: float = Field(ge=0)
+    recovery_split_min: int = Field(default=3, ge=1)
     recovery_merge_gap_s: float = Field(ge=0)
 
     _sev = field_validator("merge_min_severity")(_severity)

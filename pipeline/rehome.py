@@ -62,6 +62,7 @@ class Rehomer:
         self.split_gap_s = cfg.rehome_split_gap_s
         self.split_min = cfg.rehome_split_min
         self.recovery_split_gap_s = cfg.recovery_split_gap_s
+        self.recovery_split_min = cfg.recovery_split_min
         self.recovery_splits = 0  # incidents split off at resolution
         self.recovery_merge_gap_s = cfg.recovery_merge_gap_s
         self.recovery_merges = 0  # incidents merged at resolution
@@ -217,8 +218,9 @@ class Rehomer:
         """An incident whose alerts have all recovered, about to resolve: cut its members by
         recovery time where consecutive resolves lie more than `recovery_split_gap_s` apart,
         and give each group that recovered apart from the one holding the incident's first
-        member an incident of its own, when it has at least `rehome_split_min` members that
-        can move. Returns the new incidents (resolved, like `inc` is about to be)."""
+        member (itself at least `rehome_split_min` members) an incident of its own, when it
+        has at least `recovery_split_min` members that can move. Returns the new incidents
+        (resolved, like `inc` is about to be)."""
         gap = self.recovery_split_gap_s
         if not gap or not self.enabled:
             return []
@@ -246,7 +248,7 @@ class Rehomer:
             events = {
                 m.fingerprint: e for m in group if (e := self._events_of(corr, inc, m)) is not None
             }
-            if len(events) < self.split_min:
+            if len(events) < self.recovery_split_min:
                 continue
             lead = min((inc.members[f] for f in events), key=lambda m: m.placed)
             to = corr.store.create(events[lead.fingerprint][0], lead.onset)

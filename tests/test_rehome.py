@@ -208,6 +208,26 @@ def test_an_earlier_episode_splits_off_with_its_problem_after_the_alert_fired_ag
     assert len(ids) == len(set(ids))  # no alert in two incidents
 
 
+def _one_alert_recovers_late(**correlation: float) -> list[set[str]]:
+    """Everything recovers at 300 s but web's SLO burn, which recovers at 1500 s."""
+    p = pipeline(correlation={"rehome_split_gap_s": 0, **correlation})
+    run(p, _two_problems())
+    later = run(
+        p,
+        _resolved(300, *PAY, ERR, *OOM[:2])
+        + _resolved(1500, OOM[2])
+        + [alert("m", 2100, "DiskUsageHigh", "mail", severity="warning")],
+    )
+    return groups(later)
+
+
+def test_a_single_alert_that_recovered_apart_splits_off_as_the_incident_resolves():
+    rest = {"da", "da-r", "pay", "pay-r", "err", "err-r", "oom", "oom-r", "co", "co-r"}
+    assert _one_alert_recovers_late() == [rest, {"web", "web-r"}]
+    # With three alerts required on the moving side (the per-alert split's rule) it stays.
+    assert _one_alert_recovers_late(recovery_split_min=3) == [rest | {"web", "web-r"}]
+
+
 def test_alerts_recovering_close_together_stay_one_incident():
     # The two problems recover 150 s apart: under the gap, one incident.
     assert len(groups(_resolved_at_last(450, recovery_split_gap_s=180))) == 1
