@@ -118,16 +118,18 @@ class IncidentHistory:
                 shared.setdefault(seq, []).append(token)
         if not shared:
             return []
+        # Token sets are frozensets, which iterate in an order that follows the string hash
+        # seed: sums over them are exact (fsum) so the similarities do not depend on it.
         idf = {t: self._idf(t) for t in tokens}
-        norm_q = math.sqrt(sum(v * v for v in idf.values())) or 1.0
+        norm_q = math.sqrt(math.fsum(v * v for v in idf.values())) or 1.0
         out = []
         for seq, common in shared.items():
             case = self._by_seq[seq]
             if case.source == "ticket":
                 out.append((TICKET_SIMILARITY, -seq, case))
                 continue
-            dot = sum(idf[t] ** 2 for t in common)
-            norm_c = math.sqrt(sum(self._idf(t) ** 2 for t in case.tokens)) or 1.0
+            dot = math.fsum(idf[t] ** 2 for t in common)
+            norm_c = math.sqrt(math.fsum(self._idf(t) ** 2 for t in case.tokens)) or 1.0
             sim = dot / (norm_q * norm_c)
             if sim >= self.min_similarity:
                 out.append((sim, -seq, case))

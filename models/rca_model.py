@@ -73,7 +73,10 @@ class LogisticScorer:
     ) -> None:
         """One SGD step on the pairwise logistic loss: `better` should outscore `worse` (the
         confirmed root over another candidate of the same incident). The bias cancels."""
-        diff = {k: better.get(k, 0.0) - worse.get(k, 0.0) for k in better.keys() | worse.keys()}
+        # `better`'s names, then `worse`'s others: in their order, not a set's (a set of
+        # strings iterates in an order that follows the hash seed, and the sum below
+        # would follow it).
+        diff = {k: better.get(k, 0.0) - worse.get(k, 0.0) for k in {**better, **worse}}
         w = self.weights
         error = 1.0 - _sigmoid(sum(w.get(k, 0.0) * v for k, v in diff.items()))
         rate, pull = self.learning_rate * weight, self.prior_strength

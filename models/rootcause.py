@@ -237,7 +237,8 @@ class RootCauseRanker:
             return None
         hit = past.get(cand.entity)
         if cand.kind == "service":
-            for resource in self.topology.service_resources.get(cand.entity, ()):
+            # Sorted: a set's order follows the hash seed, and a tie keeps the first.
+            for resource in sorted(self.topology.service_resources.get(cand.entity, ())):
                 other = past.get(resource)
                 if other is not None and (hit is None or other[0] > hit[0]):
                     hit = other

@@ -36,14 +36,16 @@ def snapshot_features(
     onset_floor = horizon - 3600
     fresh_n = resends = max_severity = 0
     escalated = anomaly = False
-    names: set[str] = set()
+    # Names in the order their signs come (a dict, not a set: a set of strings iterates in
+    # an order that follows the hash seed, and `cause_like` sums over it).
+    names: dict[str, None] = {}
     firing: list[Sign] = []
     for s in signs.values():
         # `OutagePredictor._fresh`: not chronic, firing or seen within the window, started recently.
         if s.chronic or not (s.firing or s.last >= horizon) or s.onset < onset_floor:
             continue
         fresh_n += 1
-        names.add(s.name)
+        names[s.name] = None
         if s.severity > max_severity:
             max_severity = s.severity
         if s.escalations:
@@ -105,7 +107,9 @@ def snapshot_features(
         # an outage, others (a slow backup, a throttled CPU) mostly come and go. One
         # weight per alert name, learned offline and from the delayed labels like any
         # other.
-        for name in {s.name for s in firing}:
+        # Keys in the order the names first fire (`eldest`'s), not a set's: the risk model
+        # sums weight times value over the features in key order.
+        for name in eldest:
             f[f"sign:{name}"] = 1.0
         # The same warning on several replicas at once: one cause, not one noisy host.
         by_name: dict[str, set[str]] = {}

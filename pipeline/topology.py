@@ -141,7 +141,11 @@ class Topology:
             node, depth = queue.popleft()
             if depth == max_hops:
                 continue
-            for nxt in edges.get(node, ()):
+            # Sorted: the neighbours are a set, whose order follows the string hash seed,
+            # and the answer's order decides ties downstream (which member a link goes
+            # through, the order of link features summed by the link model). Once per
+            # (service, hops): the answer is cached.
+            for nxt in sorted(edges.get(node, ())):
                 if nxt not in seen:
                     seen.add(nxt)
                     dist[nxt] = depth + 1

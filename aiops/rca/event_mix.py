@@ -63,7 +63,9 @@ class EventMix:
 
     def _learn(self, shares: dict[str, float], counts: Counter[str], n: int) -> None:
         d = self.decay
-        for kind in set(shares) | set(counts):
+        # The known kinds, then the new ones, in their order (a set's would follow the hash
+        # seed, and so would the order of the kinds kept).
+        for kind in [*shares, *(k for k in counts if k not in shares)]:
             share = d * shares.get(kind, 0.0) + (1.0 - d) * counts.get(kind, 0) / n
             if share >= self.min_share:
                 shares[kind] = share
