@@ -112,10 +112,16 @@ class Rehomer:
             self._past_recent.append((now, member.placed))
 
     def _events_of(self, corr: Correlator, inc: Incident, member: Member) -> list[str] | None:
-        """The recorded events of `inc`'s member, if it can move."""
+        """The recorded events of `inc`'s member, if it can move. Of an earlier episode only
+        those `inc` still holds: after merges two members of one alert can meet in one
+        incident, and an episode's events must never move out of another."""
         if corr.store.by_fp.get(member.fingerprint) is inc:
             return self.events.get(member.fingerprint)
-        return self.past.get(member.placed)
+        past = self.past.get(member.placed)
+        if past is None:
+            return None
+        present = set(inc.alert_ids)
+        return [a for a in past if a in present] or None
 
     def resolved(self, fp: str, t: float) -> None:
         """A watched member resolved at `t`: look again once its peers had time to recover."""

@@ -2,7 +2,8 @@
 
 import pickle
 
-from tests.helpers import alert, groups, pipeline, run
+from pipeline.incidents import Member
+from tests.helpers import T0, alert, groups, pipeline, run
 
 
 def _storm() -> list:
@@ -278,3 +279,19 @@ def test_incidents_that_recover_together_and_touch_in_the_topology_merge():
     # Without it, or when they recover minutes apart, they stay two incidents.
     assert len(_apart_on_arrival(20, recovery_merge_gap_s=0)) == 2
     assert len(_apart_on_arrival(400, recovery_merge_gap_s=60)) == 2
+
+
+def test_an_earlier_episode_moves_only_events_its_incident_still_holds():
+    # After merges two members of one alert can meet in one incident; the older one's
+    # recorded episode may then list events another incident holds: they must stay there.
+    p = pipeline()
+    corr, store = p.correlator, p.store
+    home, other = store.create("a1", T0), store.create("b1", T0)
+    old = Member("fp", "HighLatency", "payments", "payments-1", None, 3, T0, False, T0 + 60)
+    old.placed = 7
+    home.add_member(old, "a1", T0)
+    store.by_fp["fp"] = other  # the alert fired again and was placed there
+    corr.rehome.past[7] = ["a1", "b1"]
+    assert corr.rehome._events_of(corr, home, old) == ["a1"]
+    corr.rehome.past[7] = ["b1"]
+    assert corr.rehome._events_of(corr, home, old) is None
