@@ -194,7 +194,7 @@ class Rehomer:
             return []
         if to is None:
             to = corr.store.create(events[fp][0], member.onset)
-        self._move(corr, home, to, set(events), now, events)
+        self._move(corr, home, to, events, now)
         return [home, to]
 
     def _destination(
@@ -248,7 +248,6 @@ class Rehomer:
         for group in groups:
             if group is home:
                 continue
-            # Only members whose events are recorded (and still this incident's) can move.
             # Only members whose events are recorded can move (an earlier episode of an
             # alert placed afresh since, too).
             events = {
@@ -258,7 +257,7 @@ class Rehomer:
                 continue
             lead = min((inc.members[f] for f in events), key=lambda m: m.placed)
             to = corr.store.create(events[lead.fingerprint][0], lead.onset)
-            self._move(corr, inc, to, set(events), now, events)
+            self._move(corr, inc, to, events, now)
             # It was open as part of `inc`, and resolves with it.
             to.status, to.opened_at, to.resolved_at = RESOLVED, inc.opened_at, to.last_resolve
             parts.append(to)
@@ -342,20 +341,17 @@ class Rehomer:
         corr: Correlator,
         home: Incident,
         to: Incident,
-        moving: set[str],
+        events: dict[str, list[str]],
         now: float,
-        events: dict[str, list[str]] | None = None,
     ) -> None:
-        """Move members (fingerprints in `moving`) with their recorded events (`events`, by
-        fingerprint; default: the current episode's) from `home` to `to`."""
+        """Move members (the fingerprints of `events`) with those recorded events from `home`
+        to `to`."""
         store = corr.store
-        if events is None:
-            events = self.events
-        members = sorted((home.members[f] for f in moving), key=lambda m: m.placed)
+        members = sorted((home.members[f] for f in events), key=lambda m: m.placed)
         owners = {m.fingerprint: store.by_fp.get(m.fingerprint) for m in members}
         ids = [a for m in members for a in events[m.fingerprint]]
         store.unindex(home)
-        home.drop(moving, set(ids))
+        home.drop(set(events), set(ids))
         by_fp = store.by_fp
         for m in home.members.values():
             owner = by_fp.get(m.fingerprint)  # set: it fired again and was placed elsewhere

@@ -44,6 +44,19 @@ def training_config(args: argparse.Namespace) -> Config:
         raise UsageError(str(exc)) from None
 
 
+def rebuild_command(name: str, args: argparse.Namespace, *extra: str) -> str:
+    """The command that makes this model again (same scenarios, same weights), for its meta."""
+    return " ".join(
+        [
+            f"aiops {name} --out",
+            str(args.out),
+            f"--per-profile {args.per_profile} --standard {args.standard} --seed {args.seed}",
+            *extra,
+            *(["--config", str(args.config)] if args.config else []),
+        ]
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     config = training_config(args)
     if args.standard < 0:
@@ -55,15 +68,7 @@ def run(args: argparse.Namespace) -> int:
         log=lambda m: print(m, file=sys.stderr),
         standard=args.standard,
     )
-    # The command that makes this model again (same scenarios, same weights).
-    model.meta["command"] = " ".join(
-        [
-            "aiops train-links --out",
-            str(args.out),
-            f"--per-profile {args.per_profile} --standard {args.standard} --seed {args.seed}",
-            *(["--config", str(args.config)] if args.config else []),
-        ]
-    )
+    model.meta["command"] = rebuild_command("train-links", args)
     model.save(args.out)
     print(f"wrote {args.out}: threshold {model.threshold}, {len(model.weights)} features")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from aiops.commands.train_links import training_config
+from aiops.commands.train_links import rebuild_command, training_config
 from aiops.training.outage import train
 
 
@@ -42,15 +42,8 @@ def run(args: argparse.Namespace) -> int:
         log=lambda m: print(m, file=sys.stderr),
         standard=args.standard,
     )
-    # The command that makes this model again (same scenarios, same weights).
-    model.meta["command"] = " ".join(
-        [
-            "aiops train-outage --out",
-            str(args.out),
-            f"--per-profile {args.per_profile} --standard {args.standard} --seed {args.seed}",
-            f"--max-false-alarms-per-day {args.max_false_alarms_per_day:g}",
-            *(["--config", str(args.config)] if args.config else []),
-        ]
+    model.meta["command"] = rebuild_command(
+        "train-outage", args, f"--max-false-alarms-per-day {args.max_false_alarms_per_day:g}"
     )
     model.save(args.out)
     print(f"wrote {args.out}: threshold {model.threshold}, {len(model.weights)} features")
