@@ -84,6 +84,7 @@ class CorrelationConfig(_Section):
     recovery_split_gap_s: float = Field(ge=0)
     recovery_split_min: int = Field(default=3, ge=1)
     recovery_merge_gap_s: float = Field(ge=0)
+    recovery_explain_gap_s: float = Field(default=0, ge=0)
 
     _sev = field_validator("merge_min_severity")(_severity)
 

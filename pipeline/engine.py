@@ -21,6 +21,7 @@ from pipeline.changes import ChangeIndex
 from pipeline.config import Config
 from pipeline.correlator import Correlator, LinkScorer
 from pipeline.dedup import AlertState, Deduplicator, Outcome
+from pipeline.explained_merge import merge_explained
 from pipeline.feedback import Feedback
 from pipeline.incidents import OPEN, RESOLVED, Incident
 from pipeline.lifecycle import Lifecycle
@@ -112,7 +113,8 @@ class Pipeline:
             link_model,
         )
         self.lifecycle = Lifecycle(config.incidents, config.correlation, self.store, self.out)
-        if config.correlation.recovery_split_gap_s or config.correlation.recovery_merge_gap_s:
+        c = config.correlation
+        if c.recovery_split_gap_s or c.recovery_merge_gap_s or c.recovery_explain_gap_s:
             self.lifecycle.before_resolve = self._split_recovered
         self.changes = (
             changes
@@ -244,6 +246,7 @@ class Pipeline:
 
     def _split_recovered(self, inc: Incident, now: float) -> None:
         """Before an incident resolves: split off what recovered apart (pipeline.rehome),
+        merge each part with what recovered with it or explains it (pipeline.explained_merge),
         and rank the root cause of every part afresh."""
         rehome, corr = self.correlator.rehome, self.correlator
         parts = rehome.split_recovered(corr, inc, now)
@@ -253,6 +256,8 @@ class Pipeline:
         for part in (inc, *parts):
             if part.status in (OPEN, RESOLVED):
                 survivor = rehome.merge_recovered(corr, part)
+                if survivor is None:
+                    survivor = merge_explained(corr, part, None if part is inc else inc)
                 if survivor is not None:
                     self._refresh(survivor)
 

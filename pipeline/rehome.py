@@ -112,16 +112,17 @@ class Rehomer:
             self._past_recent.append((now, member.placed))
 
     def _events_of(self, corr: Correlator, inc: Incident, member: Member) -> list[str] | None:
-        """The recorded events of `inc`'s member, if it can move. Of an earlier episode only
-        those `inc` still holds: after merges two members of one alert can meet in one
-        incident, and an episode's events must never move out of another."""
+        """The recorded events of `inc`'s member, if it can move: only those `inc` still
+        holds. After merges two members of one alert can meet in one incident, and an
+        episode's events (the current one's too) must never move out of another."""
         if corr.store.by_fp.get(member.fingerprint) is inc:
-            return self.events.get(member.fingerprint)
-        past = self.past.get(member.placed)
-        if past is None:
+            recorded = self.events.get(member.fingerprint)
+        else:
+            recorded = self.past.get(member.placed)
+        if recorded is None:
             return None
         present = set(inc.alert_ids)
-        return [a for a in past if a in present] or None
+        return [a for a in recorded if a in present] or None
 
     def resolved(self, fp: str, t: float) -> None:
         """A watched member resolved at `t`: look again once its peers had time to recover."""

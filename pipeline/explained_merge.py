@@ -1,0 +1,75 @@
+"""Late correction at resolution, the merge by explanation: a fragment of a problem joins the
+older incident that explains it.
+
+In alert storms and on wide topologies one problem often ends up in several incidents: its
+symptoms on callers arrive while other problems' incidents are closer in time, or they
+split off at resolution from an incident they had wrongly joined. The recovery merge
+(`Rehomer.merge_recovered`) joins such fragments only when they recovered within
+`recovery_merge_gap_s` and half of each within that gap of the other; within one problem,
+recoveries spread over a minute or two, so it misses many. This merge is wider in time but
+narrower in what it accepts: every service of the fragment depends (within `max_hops`) on a
+service of the other incident, that incident started first and is at least as large, and
+their median recoveries lie within `recovery_explain_gap_s`. A fragment so explained is a
+cascade of the other's problem that ended with it. Of several, the closest recovery wins.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pipeline.incidents import OPEN, RESOLVED, Incident
+
+if TYPE_CHECKING:
+    from pipeline.correlator import Correlator
+
+
+def _median_recovery(inc: Incident) -> float:
+    times = sorted(m.status_time for m in inc.members.values())
+    return times[(len(times) - 1) // 2]
+
+
+def _explains(corr: Correlator, cause: Incident, part: Incident) -> bool:
+    """Every service of `part` is one of `cause`'s or depends on one within max_hops."""
+    if not part.services:
+        return False
+    topo, hops, theirs = corr.topology, corr.cfg.max_hops, cause.services
+    return all(
+        svc in theirs or any(dep in theirs for dep in topo.downstream(svc, hops))
+        for svc in part.services
+    )
+
+
+def merge_explained(
+    corr: Correlator, part: Incident, avoid: Incident | None = None
+) -> Incident | None:
+    """Merge `part`, whose alerts have all recovered and which is about to resolve, into the
+    live incident that explains it (see the module docstring); never into `avoid` (the
+    incident it was just split from). Returns the incident that holds both (the older), or
+    None when nothing merged."""
+    gap = corr.cfg.recovery_explain_gap_s
+    if not gap or not corr.rehome.enabled or not part.members:
+        return None
+    median = _median_recovery(part)
+    best: Incident | None = None
+    best_gap = gap
+    for other in sorted(corr.store.live.values(), key=lambda i: i.seq):
+        if (
+            other is part
+            or other is avoid
+            or other.status not in (OPEN, RESOLVED)
+            or other.firing
+            or len(other.members) < max(2, len(part.members))
+            or other.start > part.start
+        ):
+            continue
+        apart = abs(_median_recovery(other) - median)
+        if apart <= best_gap and _explains(corr, other, part):
+            best, best_gap = other, apart
+    if best is None:
+        return None
+    survivor = corr._merge([part, best])
+    corr.rehome.recovery_merges += 1
+    if survivor.status == RESOLVED:
+        survivor.resolved_at = survivor.last_resolve
+        survivor.changed()
+    return survivor
