@@ -67,9 +67,4 @@ def merge_explained(
             best, best_gap = other, apart
     if best is None:
         return None
-    survivor = corr._merge([part, best])
-    corr.rehome.recovery_merges += 1
-    if survivor.status == RESOLVED:
-        survivor.resolved_at = survivor.last_resolve
-        survivor.changed()
-    return survivor
+    return corr.rehome.merge_resolving(corr, [part, best])

@@ -111,17 +111,21 @@ class Rehomer:
             self.past[member.placed] = events
             self._past_recent.append((now, member.placed))
 
-    def _events_of(self, corr: Correlator, inc: Incident, member: Member) -> list[str] | None:
+    def _events_of(
+        self, corr: Correlator, inc: Incident, member: Member, present: set[str] | None = None
+    ) -> list[str] | None:
         """The recorded events of `inc`'s member, if it can move: only those `inc` still
-        holds. After merges two members of one alert can meet in one incident, and an
-        episode's events (the current one's too) must never move out of another."""
+        holds (`present`: its alert ids, when the caller asks for several members). After
+        merges two members of one alert can meet in one incident, and an episode's events
+        (the current one's too) must never move out of another."""
         if corr.store.by_fp.get(member.fingerprint) is inc:
             recorded = self.events.get(member.fingerprint)
         else:
             recorded = self.past.get(member.placed)
         if recorded is None:
             return None
-        present = set(inc.alert_ids)
+        if present is None:
+            present = set(inc.alert_ids)
         return [a for a in recorded if a in present] or None
 
     def resolved(self, fp: str, t: float) -> None:
@@ -180,9 +184,10 @@ class Rehomer:
         # A follower goes along only if it, too, recovered closer to the alerts there (and
         # its events are still recorded).
         events: dict[str, list[str]] = {}
+        present = set(home.alert_ids)
         for f in moving:
             m = home.members[f]
-            e = self._events_of(corr, home, m)
+            e = self._events_of(corr, home, m, present)
             if e is not None and (
                 f == fp
                 or (
@@ -249,10 +254,13 @@ class Rehomer:
         for group in groups:
             if group is home:
                 continue
+            present = set(inc.alert_ids)  # afresh: an earlier group's move took some
             # Only members whose events are recorded can move (an earlier episode of an
             # alert placed afresh since, too).
             events = {
-                m.fingerprint: e for m in group if (e := self._events_of(corr, inc, m)) is not None
+                m.fingerprint: e
+                for m in group
+                if (e := self._events_of(corr, inc, m, present)) is not None
             }
             if len(events) < self.recovery_split_min:
                 continue
@@ -303,8 +311,13 @@ class Rehomer:
                 together.append(other)
         if not together:
             return None
-        survivor = corr._merge([inc, *together])
-        self.recovery_merges += len(together)
+        return self.merge_resolving(corr, [inc, *together])
+
+    def merge_resolving(self, corr: Correlator, incidents: list[Incident]) -> Incident:
+        """Merge incidents at resolution (the first about to resolve) into the oldest; a
+        resolved survivor takes the last resolve of what it now holds."""
+        survivor = corr._merge(incidents)
+        self.recovery_merges += len(incidents) - 1
         if survivor.status == RESOLVED:
             survivor.resolved_at = survivor.last_resolve
             survivor.changed()
