@@ -141,9 +141,14 @@ class Deduplicator:
                 return Outcome.UPDATE
             return Outcome.DUPLICATE
         if not state.seen_firing:
-            # Its resolve was delivered first; this is the (late) firing itself.
+            # Its resolve was delivered first. A firing from before that resolve is the late
+            # start of the episode it ended; one from after it fires again (the episode the
+            # resolve ended was never delivered): it is firing now.
             state.seen_firing = True
             state.onset = t
+            if t > state.status_time:
+                state.firing = True
+                state.status_time = t
             state.name, state.service, state.resource = alert.name, alert.service, alert.resource
             state.severity, state.summary = alert.severity, alert.summary
             self._episode(state, t)

@@ -267,8 +267,13 @@ class Rehomer:
             lead = min((inc.members[f] for f in events), key=lambda m: m.placed)
             to = corr.store.create(events[lead.fingerprint][0], lead.onset)
             self._move(corr, inc, to, events, now)
-            # It was open as part of `inc`, and resolves with it.
-            to.status, to.opened_at, to.resolved_at = RESOLVED, inc.opened_at, to.last_resolve
+            # It was open as part of `inc` (since its own first alert), and resolves with it.
+            opened = inc.opened_at if inc.opened_at is not None else to.start
+            to.status, to.opened_at, to.resolved_at = (
+                RESOLVED,
+                max(opened, to.start),
+                to.last_resolve,
+            )
             parts.append(to)
         self.recovery_splits += len(parts)
         return parts

@@ -85,6 +85,17 @@ def test_resolve_delivered_before_its_firing():
     assert state.onset == T0 and state.firing is False
 
 
+def test_a_firing_newer_than_the_resolve_delivered_first_is_firing():
+    """Only the end of an earlier episode came; the alert fired again after it."""
+    d = dedup()
+    res = alert("r", 0, "X", "svc", status="resolved")
+    fire = alert("f", 60, "X", "svc")
+    assert feed(d, res, fire) == [Outcome.UNSEEN_RESOLVE, Outcome.NEW]
+    state = d.states[d.fingerprint(fire)]
+    assert state.firing is True
+    assert state.onset == state.status_time == T0 + 60
+
+
 def test_acknowledge_folds_only_into_a_known_alert():
     d = dedup()
     ack = alert("k1", 5, "X", "svc", status="acknowledged")

@@ -183,7 +183,8 @@ def test_an_incident_resolving_splits_off_what_recovered_apart():
     assert {i["status"] for i in later.values()} == {"resolved"}
     new = next(i for i in later.values() if "oom" in i["alert_ids"])
     assert new["root_cause"][0]["entity"] == "payments-1"
-    assert new["opened_at"] == "2026-01-05T10:00:00Z"  # open since the incident it left was
+    # Open since the incident it left was, but not before its own first alert (the OOM, 60 s).
+    assert new["opened_at"] == "2026-01-05T10:01:00Z"
     # Without it the incident resolves whole.
     assert len(groups(_resolved_at_last(1500, recovery_split_gap_s=0))) == 1
 
