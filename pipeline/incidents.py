@@ -68,6 +68,11 @@ def incident_id(first_alert_id: str) -> str:
     return "inc-" + h.hexdigest()[:12]
 
 
+def _worst_first(m: Member) -> tuple[int, float, str]:
+    """Sort key: the most severe member first, then the earliest."""
+    return (-m.severity, m.onset, m.fingerprint)
+
+
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True, eq=False)  # identity semantics: incidents live in index sets
 class Incident:
@@ -248,18 +253,24 @@ class Incident:
         self.priority = _PRIORITY[(self.impact, self.urgency)]
 
     def update_title(self) -> None:
-        """ "<origin>: <its worst alert> (+N services affected)"."""
+        """ "<origin>: <its worst alert> (+N services affected)". An origin that raises no
+        alert itself (a silent dependency ranked first) says so and names where the worst
+        alert is: "<origin> (silent): <alert> on <entity> (N services affected)"."""
         origin = (
             next((c["entity"] for c in self.root_cause if c["kind"] != "change"), None)
             or self._first_entity()
         )
-        on_origin = [
-            m for m in self.members.values() if origin in (m.service, m.resource, m.node)
-        ] or list(self.members.values())
-        worst = min(on_origin, key=lambda m: (-m.severity, m.onset, m.fingerprint))
+        on_origin = [m for m in self.members.values() if origin in (m.service, m.resource, m.node)]
         n = len(self.services)
-        others = f" (+{n - 1} service{'s' if n > 2 else ''} affected)" if n > 1 else ""
-        self.title = f"{origin}: {worst.name}{others}"
+        if on_origin:
+            worst = min(on_origin, key=_worst_first)
+            others = f" (+{n - 1} service{'s' if n > 2 else ''} affected)" if n > 1 else ""
+            self.title = f"{origin}: {worst.name}{others}"
+            return
+        worst = min(self.members.values(), key=_worst_first)
+        where = worst.service or worst.resource or worst.node or "unknown"
+        affected = f" ({n} service{'s' if n > 1 else ''} affected)" if n else ""
+        self.title = f"{origin} (silent): {worst.name} on {where}{affected}"
 
     def _first_entity(self) -> str:
         first = min(self.members.values(), key=lambda m: (m.onset, m.fingerprint))

@@ -1,4 +1,5 @@
-from tests.helpers import alert, change, pipeline, run
+from pipeline.incidents import Incident, Member
+from tests.helpers import T0, alert, change, pipeline, run
 
 
 def cascade():
@@ -99,6 +100,32 @@ def test_priority_follows_impact_and_urgency():
 def test_title_names_the_likely_origin_and_the_spread():
     inc = only(run(pipeline(), cascade()))
     assert inc["title"] == "payments-db: DBConnectionsExhausted (+2 services affected)"
+
+
+def test_a_silent_origin_is_titled_as_silent_with_the_alert_it_caused():
+    """The first candidate raises no alert: the title must not pin a symptom's name on it."""
+    inc = Incident(id="inc-1", seq=1, start=T0)
+    for i, (name, service, severity) in enumerate(
+        [("UpstreamTimeouts", "payments", 4), ("UpstreamTimeouts", "search", 3)]
+    ):
+        member = Member(
+            fingerprint=f"fp{i}",
+            name=name,
+            service=service,
+            resource=f"{service}-1",
+            node=None,
+            severity=severity,
+            onset=T0 + i,
+            firing=True,
+            status_time=T0 + i,
+        )
+        inc.add_member(member, f"a{i}", T0 + i)
+    inc.root_cause = [{"entity": "auth", "kind": "service"}]
+    inc.update_title()
+    assert inc.title == "auth (silent): UpstreamTimeouts on payments (2 services affected)"
+    inc.root_cause = [{"entity": "search", "kind": "service"}]  # an alerting origin
+    inc.update_title()
+    assert inc.title == "search: UpstreamTimeouts (+1 service affected)"
 
 
 def test_a_quiet_dependency_that_symptoms_name_is_a_candidate():
