@@ -18,14 +18,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pipeline.incidents import OPEN, RESOLVED, Incident
+from pipeline.rehome import recoveries
 
 if TYPE_CHECKING:
     from pipeline.correlator import Correlator
-
-
-def _median_recovery(inc: Incident) -> float:
-    times = sorted(m.status_time for m in inc.members.values())
-    return times[(len(times) - 1) // 2]
 
 
 def _explains(corr: Correlator, cause: Incident, part: Incident) -> bool:
@@ -49,7 +45,7 @@ def merge_explained(
     gap = corr.cfg.recovery_explain_gap_s
     if not gap or not corr.rehome.enabled or not part.members:
         return None
-    median = _median_recovery(part)
+    median = recoveries(part)[1]
     best: Incident | None = None
     best_gap = gap
     for other in sorted(corr.store.live.values(), key=lambda i: i.seq):
@@ -62,7 +58,7 @@ def merge_explained(
             or other.start > part.start
         ):
             continue
-        apart = abs(_median_recovery(other) - median)
+        apart = abs(recoveries(other)[1] - median)
         if apart <= best_gap and _explains(corr, other, part):
             best, best_gap = other, apart
     if best is None:

@@ -47,6 +47,12 @@ if TYPE_CHECKING:
 _LIVE = (OPEN, PENDING)
 
 
+def recoveries(inc: Incident) -> tuple[list[float], float]:
+    """The recovery times of an incident's members, sorted, and their (lower) median."""
+    times = sorted(m.status_time for m in inc.members.values())
+    return times, times[(len(times) - 1) // 2]
+
+
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 class Rehomer:
     """Watched close calls, their pending second looks, and the alert events of the members
@@ -269,11 +275,8 @@ class Rehomer:
             self._move(corr, inc, to, events, now)
             # It was open as part of `inc` (since its own first alert), and resolves with it.
             opened = inc.opened_at if inc.opened_at is not None else to.start
-            to.status, to.opened_at, to.resolved_at = (
-                RESOLVED,
-                max(opened, to.start),
-                to.last_resolve,
-            )
+            to.status, to.resolved_at = RESOLVED, to.last_resolve
+            to.opened_at = max(opened, to.start)
             parts.append(to)
         self.recovery_splits += len(parts)
         return parts
@@ -288,8 +291,7 @@ class Rehomer:
         gap = self.recovery_merge_gap_s
         if not gap or not self.enabled or len(inc.members) < 2:
             return None
-        mine = sorted(m.status_time for m in inc.members.values())
-        median = mine[(len(mine) - 1) // 2]
+        mine, median = recoveries(inc)
         near: set[str] = set(inc.nodes)
         topo = corr.topology
         for svc in inc.services:
@@ -306,8 +308,7 @@ class Rehomer:
                 or (near.isdisjoint(other.services) and near.isdisjoint(other.nodes))
             ):
                 continue
-            theirs = sorted(m.status_time for m in other.members.values())
-            their_median = theirs[(len(theirs) - 1) // 2]
+            theirs, their_median = recoveries(other)
             if abs(their_median - median) > gap:
                 continue
             if sum(abs(t - their_median) <= gap for t in mine) * 2 >= len(mine) and sum(

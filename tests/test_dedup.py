@@ -76,22 +76,23 @@ def test_outcomes_over_an_alert_lifetime():
     assert d.counts["duplicate"] == 1 and d.counts["redelivered"] == 1
 
 
-def test_resolve_delivered_before_its_firing():
+def _resolve_then_fire(resolved_at: float, fired_at: float):
+    """A resolve delivered first, then a firing of the same alert: its state."""
     d = dedup()
-    res = alert("r", 60, "X", "svc", status="resolved")
-    fire = alert("f", 0, "X", "svc")
+    res = alert("r", resolved_at, "X", "svc", status="resolved")
+    fire = alert("f", fired_at, "X", "svc")
     assert feed(d, res, fire) == [Outcome.UNSEEN_RESOLVE, Outcome.NEW]
-    state = d.states[d.fingerprint(fire)]
+    return d.states[d.fingerprint(fire)]
+
+
+def test_resolve_delivered_before_its_firing():
+    state = _resolve_then_fire(60, 0)
     assert state.onset == T0 and state.firing is False
 
 
 def test_a_firing_newer_than_the_resolve_delivered_first_is_firing():
     """Only the end of an earlier episode came; the alert fired again after it."""
-    d = dedup()
-    res = alert("r", 0, "X", "svc", status="resolved")
-    fire = alert("f", 60, "X", "svc")
-    assert feed(d, res, fire) == [Outcome.UNSEEN_RESOLVE, Outcome.NEW]
-    state = d.states[d.fingerprint(fire)]
+    state = _resolve_then_fire(0, 60)
     assert state.firing is True
     assert state.onset == state.status_time == T0 + 60
 
