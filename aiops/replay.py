@@ -24,7 +24,7 @@ from connectors.files import (
     read_feedback,
     read_metrics,
 )
-from models.linkmodel import LinkModel
+from models.linkmodel import AnyLinkModel
 from pipeline.config import Config
 from pipeline.engine import YOUNG_GC_THRESHOLD, Drained, Pipeline
 from pipeline.incidents import MERGED, Incident
@@ -115,7 +115,7 @@ def replay(
     progress: bool | None = None,
     metrics: Path | None = None,
     on_drain: Callable[[Pipeline, int], object] | None = None,
-    link_model: LinkModel | ConfiguredModel | None = CONFIGURED,
+    link_model: AnyLinkModel | ConfiguredModel | None = CONFIGURED,
     feedback: Path | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline over the files and write the outputs; returns the summary.

@@ -8,7 +8,7 @@ from pathlib import Path
 from aiops.anomaly_watch import MetricWatch
 from config import CONFIG_DIR
 from connectors.files import load_topology
-from models.linkmodel import LinkModel
+from models.linkmodel import AnyLinkModel, load_link_model
 from models.outage import OutageModel
 from models.rootcause import RootCauseRanker
 from models.symptoms import SymptomModel
@@ -39,13 +39,13 @@ def _model_path(name: str) -> Path:
     return Path(name) if Path(name).is_absolute() else CONFIG_DIR / name
 
 
-def configured_link_model(config: Config) -> LinkModel | None:
+def configured_link_model(config: Config) -> AnyLinkModel | None:
     """The link model named by `correlation.link_model`, or None."""
     name = config.correlation.link_model
     if not name:
         return None
     try:
-        return LinkModel.load(_model_path(name))
+        return load_link_model(_model_path(name))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -64,7 +64,7 @@ def configured_outage_model(config: Config) -> OutageModel | None:
 def build_pipeline(
     config: Config,
     topology: Topology,
-    link_model: LinkModel | ConfiguredModel | None = CONFIGURED,
+    link_model: AnyLinkModel | ConfiguredModel | None = CONFIGURED,
 ) -> Pipeline:
     """The full pipeline. `link_model` None means the hand-weighted link score."""
     if isinstance(link_model, ConfiguredModel):

@@ -7,15 +7,21 @@ from pathlib import Path
 import pytest
 
 from aiops.scenarios import generate, profile_params, write_scenario
-from aiops.training.links import collect, fit, randomised_params, standard_seeds
+from aiops.training.links import (
+    collect,
+    fit,
+    fit_trees,
+    randomised_params,
+    standard_seeds,
+)
 from aiops.wiring import CONFIGURED, configured_link_model
 from config import default_path
-from models.linkmodel import LinkModel
+from models.linkmodel import AnyLinkModel, LinkModel, TreeLinkModel, load_link_model
 from pipeline.config import ConfigError, load_config
 from tests.helpers import alert, groups, pipeline, run
 
 
-def shipped() -> LinkModel:
+def shipped() -> AnyLinkModel:
     model = configured_link_model(load_config())
     assert model is not None
     return model
@@ -23,7 +29,8 @@ def shipped() -> LinkModel:
 
 def test_the_shipped_model_loads_and_scores_in_range():
     model = shipped()
-    assert 0 < model.threshold < 1 and len(model.weights) > 20
+    assert isinstance(model, TreeLinkModel)
+    assert 0 < model.threshold < 1 and len(model.features) > 20 and len(model.roots) >= 100
     assert model.meta["command"].startswith("aiops train-links")
     for features in ({}, {"has_resource": 1.0, "close_resource": 1.0}, {"has_node": 1.0}):
         assert 0.0 <= model.score(features) <= 1.0
@@ -36,7 +43,7 @@ def test_the_shipped_model_loads_and_scores_in_range():
 def test_a_bad_model_file_is_a_config_error(tmp_path: Path):
     bad = tmp_path / "m.json"
     bad.write_text(json.dumps({"kind": "forest", "weights": {}}))
-    with pytest.raises(ConfigError, match="logistic-regression"):
+    with pytest.raises(ConfigError, match="logistic-regression or gradient-boosted-trees"):
         configured_link_model(load_config(overrides={"correlation": {"link_model": str(bad)}}))
     bad.write_text("{not json")
     with pytest.raises(ConfigError, match="cannot read model"):
@@ -68,17 +75,73 @@ def test_the_shipped_model_groups_a_cascade_and_keeps_unrelated_faults_apart():
     assert groups(incs) == [{"db", "pay", "pay2", "co"}, {"rdb", "rep"}]
 
 
-def test_training_collects_labelled_links_and_fits(tmp_path: Path):
-    scenario = tmp_path / "s"
+@pytest.fixture(scope="module")
+def small_rows(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[dict[str, float], int]]:
+    scenario = tmp_path_factory.mktemp("links") / "s"
     write_scenario(generate(profile_params("small"), 1001, "small"), scenario)
-    rows = collect(scenario, load_config(), None)
+    return collect(scenario, load_config(), None)
+
+
+@pytest.mark.parametrize("fitter", [fit, fit_trees])
+def test_training_collects_labelled_links_and_fits(small_rows, fitter):
+    rows = small_rows
     labels = {label for _, label in rows}
     assert labels == {0, 1}  # both joins that are right and joins that are wrong occur
     assert all(math.isfinite(v) for features, _ in rows for v in features.values())
-    model = fit(rows, {"trained_on": "test"})
+    model = fitter(rows, {"trained_on": "test"})
     positives = [model.score(f) for f, y in rows if y]
     negatives = [model.score(f) for f, y in rows if not y]
     assert sum(positives) / len(positives) > sum(negatives) / len(negatives)
+
+
+def test_exported_trees_score_as_scikit_learn_does_and_round_trip(small_rows, tmp_path: Path):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.feature_extraction import DictVectorizer
+
+    from aiops.training.links import TREE_PARAMS, export_trees
+
+    vec = DictVectorizer(sparse=False)
+    x = vec.fit_transform([f for f, _ in small_rows])
+    clf = HistGradientBoostingClassifier(**TREE_PARAMS).fit(x, [y for _, y in small_rows])
+    model = export_trees(clf, list(vec.get_feature_names_out()), {"trained_on": "test"})
+    expected = clf.predict_proba(x)[:, 1]
+    # Scored from the sparse dicts the correlator passes (absent features are 0).
+    ours = [model.score(f) for f, _ in small_rows]
+    assert max(abs(a - b) for a, b in zip(ours, expected, strict=True)) < 1e-9
+    assert len({round(v, 6) for v in ours}) > 10  # the trees do separate the rows
+    path = tmp_path / "trees.json"
+    model.threshold = 0.3
+    model.save(path)
+    again = load_link_model(path)
+    assert isinstance(again, TreeLinkModel) and again.threshold == 0.3
+    assert [again.score(f) for f, _ in small_rows] == ours
+
+
+def test_a_tree_model_that_could_loop_or_point_outside_is_refused(tmp_path: Path):
+    def doc(left: list[int]) -> dict:
+        return {
+            "kind": "gradient-boosted-trees",
+            "baseline": 0.0,
+            "features": ["a"],
+            "roots": [0],
+            "nodes": {
+                "feature": [0, -1, -1],
+                "split": [0.5, 0.0, 0.0],
+                "left": left,
+                "right": [2, 0, 0],
+                "value": [0.0, -1.0, 1.0],
+            },
+        }
+
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(doc([1, 0, 0])))
+    model = load_link_model(path)
+    assert model.score({"a": 0.0}) == pytest.approx(1 / (1 + math.exp(1.0)))
+    assert model.score({"a": 1.0}) == pytest.approx(1 / (1 + math.exp(-1.0)))
+    for left in ([0, 0, 0], [3, 0, 0]):  # a cycle back to the root; a node past the end
+        path.write_text(json.dumps(doc(left)))
+        with pytest.raises(ValueError, match="points outside its tree"):
+            load_link_model(path)
 
 
 def test_default_config_points_at_the_shipped_model():

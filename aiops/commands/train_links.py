@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from aiops.errors import UsageError
-from aiops.training.links import train
+from aiops.training.links import KINDS, train
+from models.linkmodel import TreeLinkModel
 from pipeline.config import Config, ConfigError, load_config
 
 
@@ -16,8 +17,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "train-links",
         help="train the correlator's link model on generated scenarios",
         description="Generate training scenarios (every profile, randomised parameters, seeds "
-        "from --seed), replay them recording every candidate link with its truth, fit a "
-        "logistic regression, and write it as JSON (point correlation.link_model at it).",
+        "from --seed), replay them recording every candidate link with its truth, fit "
+        "gradient-boosted trees (or a logistic regression), and write it as JSON (point "
+        "correlation.link_model at it).",
     )
     p.add_argument("--out", type=Path, required=True, help="model JSON to write")
     p.add_argument("--per-profile", type=int, default=6, help="scenarios per profile")
@@ -29,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=100, help="first training seed (>= 100)")
     p.add_argument("--config", type=Path, help="config YAML overriding the defaults")
+    p.add_argument(
+        "--kind", choices=KINDS, default="trees", help="model to fit (default: %(default)s)"
+    )
     return p
 
 
@@ -67,8 +72,11 @@ def run(args: argparse.Namespace) -> int:
         args.seed,
         log=lambda m: print(m, file=sys.stderr),
         standard=args.standard,
+        kind=args.kind,
     )
-    model.meta["command"] = rebuild_command("train-links", args)
+    model.meta["command"] = rebuild_command("train-links", args, f"--kind {args.kind}")
     model.save(args.out)
-    print(f"wrote {args.out}: threshold {model.threshold}, {len(model.weights)} features")
+    size = len(model.roots) if isinstance(model, TreeLinkModel) else len(model.weights)
+    unit = "trees" if isinstance(model, TreeLinkModel) else "features"
+    print(f"wrote {args.out}: threshold {model.threshold}, {size} {unit}")
     return 0

@@ -21,7 +21,7 @@ from connectors.files import (
     read_alerts,
     read_incidents,
 )
-from models.linkmodel import LinkModel
+from models.linkmodel import AnyLinkModel
 from pipeline.config import Config
 from pipeline.times import parse_time
 
@@ -109,7 +109,7 @@ def evaluate(
     out_dir: Path,
     config: Config,
     progress: bool | None = None,
-    link_model: LinkModel | ConfiguredModel | None = CONFIGURED,
+    link_model: AnyLinkModel | ConfiguredModel | None = CONFIGURED,
 ) -> dict[str, Any]:
     """Replay the scenario into `out_dir`, score it, and write `out_dir/evaluation.json`."""
     for name in ("alerts.jsonl", "topology.yaml", "truth.json"):

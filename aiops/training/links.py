@@ -6,8 +6,9 @@
 2. Replay each with the correlator, recording for every new alert the features of every
    candidate incident it had evidence for, labelled by the truth: 1 when the alert belongs to
    a fault and the candidate is mostly that fault.
-3. Fit a logistic regression (scikit-learn); replay again with that model and refit on
-   everything seen (so the model also learns from the situations its own choices lead to).
+3. Fit the model (gradient-boosted trees, or a logistic regression); replay again with it
+   and refit on everything seen (so the model also learns from the situations its own
+   choices lead to).
 4. Pick the join threshold that maximises the mean pairwise F1 over the training scenarios.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -30,13 +32,23 @@ from aiops.evaluation.scenario import evaluate
 from aiops.scenarios import Params, generate, profile_params, validate, write_scenario
 from aiops.wiring import build_pipeline
 from connectors.files import DeadLetter, load_topology, merge_streams, read_alerts, read_changes
-from models.linkmodel import LinkModel
+from models.linkmodel import AnyLinkModel, LinkModel, TreeLinkModel
 from pipeline.config import Config
 from pipeline.incidents import Incident, Member
 
 PROFILES = ("small", "default", "dense", "wide", "storm")
 STANDARD_SEED_OFFSET = 500  # standard scenarios: seed0 + 1000 * profile index + 500 + k
 THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+KINDS = ("trees", "logistic")
+# Boosting settings: small trees (15 leaves), a fixed number of rounds and no early stopping
+# (its validation split would make the model depend on more than the seeds).
+TREE_PARAMS: dict[str, Any] = {
+    "max_iter": 200,
+    "learning_rate": 0.1,
+    "max_leaf_nodes": 15,
+    "early_stopping": False,
+    "random_state": 0,
+}
 
 Row = tuple[dict[str, float], int]
 
@@ -125,7 +137,7 @@ class _Collector:
         self.rows.append((features, int(group in self.faults and majority == group)))
 
 
-def collect(scenario: Path, config: Config, model: LinkModel | None) -> list[Row]:
+def collect(scenario: Path, config: Config, model: AnyLinkModel | None) -> list[Row]:
     """Replay a scenario and return the labelled candidate features it produced."""
     truth_doc = orjson.loads((scenario / "truth.json").read_bytes())
     collector = _Collector(
@@ -164,7 +176,51 @@ def fit(rows: list[Row], meta: dict[str, Any]) -> LinkModel:
     return LinkModel(weights, bias, 0.5, meta)
 
 
-def mean_f1(scenarios: Iterable[Path], config: Config, model: LinkModel, work: Path) -> float:
+def fit_trees(rows: list[Row], meta: dict[str, Any]) -> TreeLinkModel:
+    """Gradient-boosted trees over the rows, exported node by node (see export_trees)."""
+    vec = DictVectorizer(sparse=False)
+    x = vec.fit_transform([f for f, _ in rows])
+    y = np.array([label for _, label in rows])
+    clf = HistGradientBoostingClassifier(**TREE_PARAMS).fit(x, y)
+    model = export_trees(clf, [str(n) for n in vec.get_feature_names_out()], meta)
+    # The export reads scikit-learn's fitted predictors: prove it scores as scikit-learn
+    # does, so a change there fails training instead of shipping a different model.
+    sample = x[:: max(1, len(x) // 2000)]
+    ours = np.array([model.score(dict(zip(model.features, row, strict=True))) for row in sample])
+    worst = float(np.max(np.abs(ours - clf.predict_proba(sample)[:, 1])))
+    if worst > 1e-9:
+        raise RuntimeError(f"exported trees score {worst:.3g} away from scikit-learn's")
+    return model
+
+
+def export_trees(
+    clf: HistGradientBoostingClassifier, features: list[str], meta: dict[str, Any]
+) -> TreeLinkModel:
+    """A fitted binary HistGradientBoostingClassifier as a TreeLinkModel. Reads the fitted
+    `_predictors` (per boosting round, one tree of `nodes`); no categorical features and no
+    missing values, which the link features never have."""
+    roots: list[int] = []
+    feature: list[int] = []
+    split: list[float] = []
+    left: list[int] = []
+    right: list[int] = []
+    value: list[float] = []
+    for (tree,) in clf._predictors:
+        nodes = tree.nodes
+        base = len(feature)
+        roots.append(base)
+        for node in nodes:
+            leaf = bool(node["is_leaf"])
+            feature.append(-1 if leaf else int(node["feature_idx"]))
+            split.append(0.0 if leaf else float(node["num_threshold"]))
+            left.append(0 if leaf else base + int(node["left"]))
+            right.append(0 if leaf else base + int(node["right"]))
+            value.append(float(node["value"]) if leaf else 0.0)
+    baseline = float(np.ravel(clf._baseline_prediction)[0])
+    return TreeLinkModel(features, baseline, roots, feature, split, left, right, value, 0.5, meta)
+
+
+def mean_f1(scenarios: Iterable[Path], config: Config, model: AnyLinkModel, work: Path) -> float:
     scores = []
     for i, scenario in enumerate(scenarios):
         r = evaluate(scenario, work / f"eval-{i}", config, progress=False, link_model=model)
@@ -178,10 +234,13 @@ def train(
     seed0: int,
     log: Callable[[str], object] = print,
     standard: int = 0,
-) -> LinkModel:
+    kind: str = "trees",
+) -> AnyLinkModel:
     """`per_profile` randomised scenarios of each profile and `standard` more with the
     profile's own parameters (so the model also sees the situations the profiles as shipped
-    produce, not only departures from them)."""
+    produce, not only departures from them); a model of `kind` (one of KINDS)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown link model kind {kind!r}: one of {', '.join(KINDS)}")
     with tempfile.TemporaryDirectory(prefix="aiops-train-") as tmp:
         root = Path(tmp)
         n = (per_profile + standard) * len(PROFILES)
@@ -196,13 +255,13 @@ def train(
             trained_on += f" and {standard} each with the profile's own"
         meta: dict[str, Any] = {"trained_on": f"{trained_on}, seeds from {seed0}"}
         rows: list[Row] = []
-        model: LinkModel | None = None
+        model: AnyLinkModel | None = None
         for round_no in range(3):
             for scenario in scenarios:
                 rows.extend(collect(scenario, config, model))
             positives = sum(label for _, label in rows)
             log(f"round {round_no + 1}: {len(rows)} candidate links, {positives} positive")
-            model = fit(rows, meta)
+            model = fit_trees(rows, meta) if kind == "trees" else fit(rows, meta)
         assert model is not None
         best = (-1.0, 0.5)
         for threshold in THRESHOLDS:
