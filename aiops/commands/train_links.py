@@ -17,8 +17,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "train-links",
         help="train the correlator's link model on generated scenarios",
         description="Generate training scenarios (every profile, randomised parameters, seeds "
-        "from --seed), replay them recording every candidate link with its truth, fit "
-        "gradient-boosted trees (or a logistic regression), and write it as JSON (point "
+        "from --seed), replay them recording every candidate link with its truth, fit a "
+        "logistic regression (or gradient-boosted trees), and write it as JSON (point "
         "correlation.link_model at it).",
     )
     p.add_argument("--out", type=Path, required=True, help="model JSON to write")
@@ -32,7 +32,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=100, help="first training seed (>= 100)")
     p.add_argument("--config", type=Path, help="config YAML overriding the defaults")
     p.add_argument(
-        "--kind", choices=KINDS, default="trees", help="model to fit (default: %(default)s)"
+        "--kind",
+        choices=KINDS,
+        default="logistic",
+        help="model to fit (default: %(default)s, the shipped kind; see README)",
     )
     return p
 
