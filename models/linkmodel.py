@@ -122,13 +122,14 @@ class TreeLinkModel:
             if i >= 0:
                 x[i] = v
         feature, split, left, right = self.feature, self.split, self.left, self.right
+        value = self.value
         z = self.baseline
         for node in self.roots:
             f = feature[node]
             while f >= 0:
                 node = left[node] if x[f] <= split[node] else right[node]
                 f = feature[node]
-            z += self.value[node]
+            z += value[node]
         if z < -30:
             return 0.0
         return 1.0 / (1.0 + math.exp(-z))

@@ -79,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     )
     model.meta["command"] = rebuild_command("train-links", args, f"--kind {args.kind}")
     model.save(args.out)
-    size = len(model.roots) if isinstance(model, TreeLinkModel) else len(model.weights)
-    unit = "trees" if isinstance(model, TreeLinkModel) else "features"
-    print(f"wrote {args.out}: threshold {model.threshold}, {size} {unit}")
+    if isinstance(model, TreeLinkModel):
+        size = f"{len(model.roots)} trees"
+    else:
+        size = f"{len(model.weights)} features"
+    print(f"wrote {args.out}: threshold {model.threshold}, {size}")
     return 0
