@@ -21,7 +21,16 @@ A split is the same look for any alert that joined an incident (close call or no
 problem starting on a service already alerting for another one joins it, with its whole
 cascade behind it. When nothing left in its incident recovered within `rehome_split_gap_s`
 of it, and at least `rehome_split_min - 1` of its followers recovered with it, they become an
-incident of their own, named after the alert's first event like any new incident.
+incident of their own, named after the alert's first event like any new incident. That is
+judged once `rehome_split_gap_s` has passed since it resolved (before, alerts still to
+recover could fall within the gap); if its incident has resolved by then, the split at
+resolution below (`recovery_split_gap_s`, over all its alerts) has decided instead.
+
+Both gaps (and `recovery_split_gap_s`) widen with how slowly the problem spread: to
+`split_lag_factor` times the longest onset lag between a member and the member of another
+service it joined through. A fault that took minutes to reach the callers of the callers of
+its service takes as long to clear from them (retries drain, breakers close, queues empty):
+the symptoms of one slow cascade recover minutes apart without being two problems.
 
 Bounds: one look per alert, only within `rehome_track_s` of its placement, only resolves
 already seen. Checks run by (due time, placement order), so the same input gives the same
@@ -69,6 +78,7 @@ class Rehomer:
         self.split_min = cfg.rehome_split_min
         self.recovery_split_gap_s = cfg.recovery_split_gap_s
         self.recovery_split_min = cfg.recovery_split_min
+        self.lag_factor = cfg.split_lag_factor
         self.recovery_splits = 0  # incidents split off at resolution
         self.recovery_merge_gap_s = cfg.recovery_merge_gap_s
         self.recovery_merges = 0  # incidents merged at resolution
@@ -183,7 +193,11 @@ class Rehomer:
             and self._recovery_gap(to.members.values(), member, now) * self.ratio < home_gap
         ):
             peers = list(to.members.values())
-        elif self.split_gap_s and home_gap >= self.split_gap_s:
+        elif self.split_gap_s and home_gap >= (gap := self.spread_gap(home, self.split_gap_s)):
+            if now < member.status_time + gap:
+                # Alerts may yet recover within the gap: judge it once the gap has passed.
+                heapq.heappush(self._due, (member.status_time + gap, placed, fp, False))
+                return []
             to, peers = None, [member]  # a split: a new incident, the member its first peer
         else:
             return []
@@ -245,6 +259,7 @@ class Rehomer:
         members = sorted(inc.members.values(), key=lambda m: (m.status_time, m.placed))
         if len(members) <= self.split_min:
             return []
+        gap = self.spread_gap(inc, gap)
         groups: list[list[Member]] = [[members[0]]]
         for prev, m in itertools.pairwise(members):
             if m.status_time - prev.status_time > gap:
@@ -328,6 +343,24 @@ class Rehomer:
             survivor.resolved_at = survivor.last_resolve
             survivor.changed()
         return survivor
+
+    def spread_gap(self, inc: Incident, gap: float) -> float:
+        """`gap`, widened to `lag_factor` times the longest onset lag between a member and
+        the member of another service it joined through (`Member.via`)."""
+        factor = self.lag_factor
+        if not factor:
+            return gap
+        members = inc.members
+        longest = 0.0
+        for m in members.values():
+            if m.via is None or m.service is None:
+                continue
+            y = members.get(m.via)
+            if y is not None and y.service is not None and y.service != m.service:
+                lag = abs(m.onset - y.onset)
+                if lag > longest:
+                    longest = lag
+        return max(gap, factor * longest)
 
     @staticmethod
     def _recovery_gap(members: Iterable[Member], member: Member, now: float) -> float:

@@ -117,11 +117,12 @@ OOM = [
 
 
 def _recover_apart() -> list:
-    """The first problem recovers at 300 s; the OOM and its cascade at 1500 s, far apart."""
+    """The first problem recovers at 300 s; the OOM and its cascade at 1500 s, far apart.
+    The clock then moves past the split's look, rehome_split_gap_s after the OOM recovered."""
     return (
         _resolved(300, *PAY)
         + _resolved(1500, *OOM)
-        + [alert("m", 1700, "DiskUsageHigh", "mail", severity="warning")]
+        + [alert("m", 1900, "DiskUsageHigh", "mail", severity="warning")]
     )
 
 
@@ -346,3 +347,52 @@ def test_the_current_episode_moves_only_events_its_incident_still_holds():
     assert corr.rehome._events_of(corr, home, member) == ["a1"]
     corr.rehome.events["fp"] = ["b1"]
     assert corr.rehome._events_of(corr, home, member) is None
+
+
+def _slow_cascade(**correlation: float) -> list[set[str]]:
+    """A database outage whose symptoms reach checkout 250 s after payments, and web 250 s
+    after checkout; they clear the same way, 240 s apart, after the database recovers."""
+    p = pipeline(correlation=correlation)
+    run(
+        p,
+        [
+            alert("da", 0, "DBDown", "payments-db", severity="critical"),
+            alert("dq", 10, "SlowQueries", "payments-db", severity="major"),
+            alert("pay", 30, "HighLatency", "payments", severity="major"),
+            alert("co", 280, "UpstreamTimeouts", "checkout", severity="major"),
+            alert("web", 530, "SLOBurnRate", "web", severity="critical"),
+        ],
+    )
+    root = [("da-r", "DBDown", "payments-db", None), ("dq-r", "SlowQueries", "payments-db", None)]
+    later = run(
+        p,
+        _resolved(1000, *root, ("pay-r", "HighLatency", "payments", None))
+        + _resolved(1240, ("co-r", "UpstreamTimeouts", "checkout", None))
+        + _resolved(1480, WEB)
+        + [alert("m", 2500, "DiskUsageHigh", "mail", severity="warning")],
+    )
+    return groups(later)
+
+
+def test_a_slow_cascade_that_clears_as_slowly_as_it_spread_stays_one_incident():
+    whole = {"da", "da-r", "dq", "dq-r", "pay", "pay-r", "co", "co-r", "web", "web-r"}
+    assert _slow_cascade() == [whole]
+    # With fixed gaps, the symptoms recovering 240 s apart (over recovery_split_gap_s) split.
+    assert len(_slow_cascade(split_lag_factor=0)) == 3
+
+
+def test_the_split_of_a_joined_alert_waits_until_its_gap_has_passed():
+    # The OOM and its cascade recover at 1500 s, the outage at 1650 s: at the first look
+    # (1620 s) nothing else had recovered, but 150 s apart is one problem ending.
+    p = pipeline()
+    run(p, _beside())
+    later = run(
+        p,
+        _resolved(1500, *OOM)
+        + _resolved(1650, *PAY)
+        + [alert("m", 2400, "DiskUsageHigh", "mail", severity="warning")],
+    )
+    assert p.correlator.rehome.moves == 0
+    assert groups(later) == [
+        {"co", "co-r", "da", "da-r", "oom", "oom-r", "pay", "pay-r", "web", "web-r"}
+    ]
