@@ -84,6 +84,7 @@ class CorrelationConfig(_Section):
     recovery_split_gap_s: float = Field(ge=0)
     recovery_split_min: int = Field(default=3, ge=1)
     split_lag_factor: float = Field(default=0, ge=0)
+    recovery_split_early: bool = False
     recovery_merge_gap_s: float = Field(ge=0)
     recovery_explain_gap_s: float = Field(default=0, ge=0)
 

@@ -144,6 +144,7 @@ class Correlator:
                         self.reopens += 1
             elif outcome == Outcome.RESOLVE:
                 inc.set_firing(member, False, t)
+                rehome.recovered(inc)
                 if fp in rehome.watched:
                     rehome.resolved(fp, t)
         if inc.status == PENDING and inc.version != version:  # membership or severity moved
@@ -158,6 +159,7 @@ class Correlator:
         if inc is not None:
             inc.set_firing(inc.members[state.fingerprint], False, state.status_time)
             self.rehome.resolved(state.fingerprint, state.status_time)
+            self.rehome.recovered(inc)
             if inc.status != PENDING:
                 self.out.touch(inc)
 

@@ -23,11 +23,12 @@ from pipeline.correlator import Correlator, LinkScorer
 from pipeline.dedup import AlertState, Deduplicator, Outcome
 from pipeline.explained_merge import merge_explained
 from pipeline.feedback import Feedback
-from pipeline.incidents import OPEN, RESOLVED, Incident
+from pipeline.incidents import OPEN, PENDING, RESOLVED, Incident
 from pipeline.lifecycle import Lifecycle
 from pipeline.links import NamePrior
 from pipeline.outputs import Outputs, Suppressed
 from pipeline.records import Alert, Change, MetricSample, RecordError
+from pipeline.recovery_split import split_recovering
 from pipeline.silences import Inhibitor, Silencer, match_labels
 from pipeline.store import IncidentStore
 from pipeline.topology import Topology
@@ -39,6 +40,10 @@ from pipeline.topology import Topology
 YOUNG_GC_THRESHOLD = 10_000
 
 _NO_LABELS: dict[str, str] = {}  # read-only: matchers are off when nothing needs labels
+
+
+def _by_seq(entry: tuple[Incident, float, tuple[int, int]]) -> int:
+    return entry[0].seq
 
 
 class Enricher(Protocol):
@@ -309,9 +314,31 @@ class Pipeline:
                 self.correlator.on_timeout(state)
             self.changes.sweep(now)
             self.correlator.rehome.forget(now)
+        if self.correlator.rehome.recovering:
+            self._split_recovering(now)
         if self._rank_later:
             self._rank_held(now)
         self.lifecycle.sweep(now)
+
+    def _split_recovering(self, now: float) -> None:
+        """Split off what recovered apart from open incidents whose other alerts still fire
+        (pipeline.recovery_split); ranked afresh and emitted. An incident leaves the watch
+        once it is no longer open and firing: the split at resolution takes over."""
+        corr = self.correlator
+        rehome, live = corr.rehome, corr.store.live
+        for inc, due, seen in sorted(rehome.recovering.values(), key=_by_seq):
+            if inc.status == PENDING and inc.id in live:
+                continue  # it may still open
+            if inc.status != OPEN or not inc.firing or inc.id not in live:
+                del rehome.recovering[inc.id]
+                continue
+            state = (inc.version, inc.firing)
+            if state == seen and now < due:
+                continue  # nothing that could split it changed since the last look
+            parts, due = split_recovering(rehome, corr, inc, now)
+            rehome.recovering[inc.id] = (inc, due, (inc.version, inc.firing))
+            for part in (inc, *parts) if parts else ():
+                self._refresh(part)
 
     # ---- output -------------------------------------------------------------------------
     def drain(self) -> Drained:

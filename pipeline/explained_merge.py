@@ -8,8 +8,10 @@ split off at resolution from an incident they had wrongly joined. The recovery m
 `recovery_merge_gap_s` and half of each within that gap of the other; within one problem,
 recoveries spread over a minute or two, so it misses many. This merge is wider in time but
 narrower in what it accepts: every service of the fragment depends (within `max_hops`) on a
-service of the other incident, that incident started first and is at least as large, and
-their median recoveries lie within `recovery_explain_gap_s`. A fragment so explained is a
+service of the other incident, that incident started first (and holds two alerts or more:
+a root incident is often smaller than its cascade's fragments, a node's few alerts against
+the many of the services on it), and their median recoveries lie within
+`recovery_explain_gap_s`. A fragment so explained is a
 cascade of the other's problem that ended with it. Of several, the closest recovery wins.
 """
 
@@ -54,7 +56,7 @@ def merge_explained(
             or other is avoid
             or other.status not in (OPEN, RESOLVED)
             or other.firing
-            or len(other.members) < max(2, len(part.members))
+            or len(other.members) < 2
             or other.start > part.start
         ):
             continue

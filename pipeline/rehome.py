@@ -26,11 +26,9 @@ judged once `rehome_split_gap_s` has passed since it resolved (before, alerts st
 recover could fall within the gap); if its incident has resolved by then, the split at
 resolution below (`recovery_split_gap_s`, over all its alerts) has decided instead.
 
-Both gaps (and `recovery_split_gap_s`) widen with how slowly the problem spread: to
-`split_lag_factor` times the longest onset lag between a member and the member of another
-service it joined through. A fault that took minutes to reach the callers of the callers of
-its service takes as long to clear from them (retries drain, breakers close, queues empty):
-the symptoms of one slow cascade recover minutes apart without being two problems.
+Both gaps (and `recovery_split_gap_s`) widen with how slowly the problem spread
+(`spread_gap` in pipeline/recovery_split.py, which also splits what recovered apart while
+the rest of an incident still fires).
 
 Bounds: one look per alert, only within `rehome_track_s` of its placement, only resolves
 already seen. Checks run by (due time, placement order), so the same input gives the same
@@ -40,7 +38,6 @@ incidents and ids.
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -49,6 +46,7 @@ from mypy_extensions import mypyc_attr
 
 from pipeline.config import CorrelationConfig
 from pipeline.incidents import OPEN, PENDING, RESOLVED, Incident, Member
+from pipeline.recovery_split import recovery_groups, spread_gap
 
 if TYPE_CHECKING:
     from pipeline.correlator import Correlator
@@ -79,6 +77,12 @@ class Rehomer:
         self.recovery_split_gap_s = cfg.recovery_split_gap_s
         self.recovery_split_min = cfg.recovery_split_min
         self.lag_factor = cfg.split_lag_factor
+        # Open incidents with a recovered alert, for the split while they still fire
+        # (pipeline.recovery_split), by id.
+        self.early = cfg.rehome and cfg.recovery_split_early and cfg.recovery_split_gap_s > 0
+        # Each with when to look again unless (version, firing count) changes first.
+        self.recovering: dict[str, tuple[Incident, float, tuple[int, int]]] = {}
+        self.recovering_splits = 0
         self.recovery_splits = 0  # incidents split off at resolution
         self.recovery_merge_gap_s = cfg.recovery_merge_gap_s
         self.recovery_merges = 0  # incidents merged at resolution
@@ -127,7 +131,7 @@ class Rehomer:
             self.past[member.placed] = events
             self._past_recent.append((now, member.placed))
 
-    def _events_of(
+    def events_of(
         self, corr: Correlator, inc: Incident, member: Member, present: set[str] | None = None
     ) -> list[str] | None:
         """The recorded events of `inc`'s member, if it can move: only those `inc` still
@@ -143,6 +147,11 @@ class Rehomer:
         if present is None:
             present = set(inc.alert_ids)
         return [a for a in recorded if a in present] or None
+
+    def recovered(self, inc: Incident) -> None:
+        """One of `inc`'s alerts recovered: weigh a split while the rest still fires."""
+        if self.early:
+            self.recovering[inc.id] = (inc, 0.0, (-1, -1))
 
     def resolved(self, fp: str, t: float) -> None:
         """A watched member resolved at `t`: look again once its peers had time to recover."""
@@ -193,7 +202,9 @@ class Rehomer:
             and self._recovery_gap(to.members.values(), member, now) * self.ratio < home_gap
         ):
             peers = list(to.members.values())
-        elif self.split_gap_s and home_gap >= (gap := self.spread_gap(home, self.split_gap_s)):
+        elif self.split_gap_s and home_gap >= (
+            gap := spread_gap(home, self.split_gap_s, self.lag_factor)
+        ):
             if now < member.status_time + gap:
                 # Alerts may yet recover within the gap: judge it once the gap has passed.
                 heapq.heappush(self._due, (member.status_time + gap, placed, fp, False))
@@ -207,7 +218,7 @@ class Rehomer:
         present = set(home.alert_ids)
         for f in moving:
             m = home.members[f]
-            e = self._events_of(corr, home, m, present)
+            e = self.events_of(corr, home, m, present)
             if e is not None and (
                 f == fp
                 or (
@@ -220,7 +231,7 @@ class Rehomer:
             return []
         if to is None:
             to = corr.store.create(events[fp][0], member.onset)
-        self._move(corr, home, to, events, now)
+        self.move(corr, home, to, events, now)
         return [home, to]
 
     def _destination(
@@ -259,12 +270,7 @@ class Rehomer:
         members = sorted(inc.members.values(), key=lambda m: (m.status_time, m.placed))
         if len(members) <= self.split_min:
             return []
-        gap = self.spread_gap(inc, gap)
-        groups: list[list[Member]] = [[members[0]]]
-        for prev, m in itertools.pairwise(members):
-            if m.status_time - prev.status_time > gap:
-                groups.append([])
-            groups[-1].append(m)
+        groups = recovery_groups(members, spread_gap(inc, gap, self.lag_factor))
         if len(groups) < 2:
             return []
         first = min(members, key=lambda m: m.placed)
@@ -281,13 +287,13 @@ class Rehomer:
             events = {
                 m.fingerprint: e
                 for m in group
-                if (e := self._events_of(corr, inc, m, present)) is not None
+                if (e := self.events_of(corr, inc, m, present)) is not None
             }
             if len(events) < self.recovery_split_min:
                 continue
             lead = min((inc.members[f] for f in events), key=lambda m: m.placed)
             to = corr.store.create(events[lead.fingerprint][0], lead.onset)
-            self._move(corr, inc, to, events, now)
+            self.move(corr, inc, to, events, now)
             # It was open as part of `inc` (since its own first alert), and resolves with it.
             opened = inc.opened_at if inc.opened_at is not None else to.start
             to.status, to.resolved_at = RESOLVED, to.last_resolve
@@ -344,24 +350,6 @@ class Rehomer:
             survivor.changed()
         return survivor
 
-    def spread_gap(self, inc: Incident, gap: float) -> float:
-        """`gap`, widened to `lag_factor` times the longest onset lag between a member and
-        the member of another service it joined through (`Member.via`)."""
-        factor = self.lag_factor
-        if not factor:
-            return gap
-        members = inc.members
-        longest = 0.0
-        for m in members.values():
-            if m.via is None or m.service is None:
-                continue
-            y = members.get(m.via)
-            if y is not None and y.service is not None and y.service != m.service:
-                lag = abs(m.onset - y.onset)
-                if lag > longest:
-                    longest = lag
-        return max(gap, factor * longest)
-
     @staticmethod
     def _recovery_gap(members: Iterable[Member], member: Member, now: float) -> float:
         """Seconds between the member's resolve and the closest resolve (seen by `now`) of
@@ -389,7 +377,7 @@ class Rehomer:
                 moving.add(m.fingerprint)
         return moving
 
-    def _move(
+    def move(
         self,
         corr: Correlator,
         home: Incident,

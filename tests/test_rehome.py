@@ -328,9 +328,9 @@ def test_an_earlier_episode_moves_only_events_its_incident_still_holds():
     home.add_member(old, "a1", T0)
     store.by_fp["fp"] = other  # the alert fired again and was placed there
     corr.rehome.past[7] = ["a1", "b1"]
-    assert corr.rehome._events_of(corr, home, old) == ["a1"]
+    assert corr.rehome.events_of(corr, home, old) == ["a1"]
     corr.rehome.past[7] = ["b1"]
-    assert corr.rehome._events_of(corr, home, old) is None
+    assert corr.rehome.events_of(corr, home, old) is None
 
 
 def test_the_current_episode_moves_only_events_its_incident_still_holds():
@@ -344,9 +344,9 @@ def test_the_current_episode_moves_only_events_its_incident_still_holds():
     home.add_member(member, "a1", T0)
     store.by_fp["fp"] = home
     corr.rehome.events["fp"] = ["a1", "b1"]
-    assert corr.rehome._events_of(corr, home, member) == ["a1"]
+    assert corr.rehome.events_of(corr, home, member) == ["a1"]
     corr.rehome.events["fp"] = ["b1"]
-    assert corr.rehome._events_of(corr, home, member) is None
+    assert corr.rehome.events_of(corr, home, member) is None
 
 
 def _slow_cascade(**correlation: float) -> list[set[str]]:
