@@ -96,17 +96,9 @@ def split_recovering(
     for group in groups:
         if group is home or group[-1].status_time > now - gap or len(group) * 2 >= len(members):
             continue
-        present = set(inc.alert_ids)  # afresh: an earlier group's move took some
-        events = {
-            m.fingerprint: e
-            for m in group
-            if (e := rehome.events_of(corr, inc, m, present)) is not None
-        }
-        if len(events) < rehome.recovery_split_min:
+        to = rehome.split_off(corr, inc, group, now)
+        if to is None:
             continue
-        lead = min((inc.members[f] for f in events), key=_PLACED)
-        to = corr.store.create(events[lead.fingerprint][0], lead.onset)
-        rehome.move(corr, inc, to, events, now)
         if to.status == PENDING:  # it was open as part of `inc`, since its own first alert
             opened = inc.opened_at if inc.opened_at is not None else to.start
             to.status, to.opened_at = OPEN, max(opened, to.start)

@@ -131,7 +131,7 @@ class Rehomer:
             self.past[member.placed] = events
             self._past_recent.append((now, member.placed))
 
-    def events_of(
+    def _events_of(
         self, corr: Correlator, inc: Incident, member: Member, present: set[str] | None = None
     ) -> list[str] | None:
         """The recorded events of `inc`'s member, if it can move: only those `inc` still
@@ -218,7 +218,7 @@ class Rehomer:
         present = set(home.alert_ids)
         for f in moving:
             m = home.members[f]
-            e = self.events_of(corr, home, m, present)
+            e = self._events_of(corr, home, m, present)
             if e is not None and (
                 f == fp
                 or (
@@ -231,7 +231,7 @@ class Rehomer:
             return []
         if to is None:
             to = corr.store.create(events[fp][0], member.onset)
-        self.move(corr, home, to, events, now)
+        self._move(corr, home, to, events, now)
         return [home, to]
 
     def _destination(
@@ -281,19 +281,9 @@ class Rehomer:
         for group in groups:
             if group is home:
                 continue
-            present = set(inc.alert_ids)  # afresh: an earlier group's move took some
-            # Only members whose events are recorded can move (an earlier episode of an
-            # alert placed afresh since, too).
-            events = {
-                m.fingerprint: e
-                for m in group
-                if (e := self.events_of(corr, inc, m, present)) is not None
-            }
-            if len(events) < self.recovery_split_min:
+            to = self.split_off(corr, inc, group, now)
+            if to is None:
                 continue
-            lead = min((inc.members[f] for f in events), key=lambda m: m.placed)
-            to = corr.store.create(events[lead.fingerprint][0], lead.onset)
-            self.move(corr, inc, to, events, now)
             # It was open as part of `inc` (since its own first alert), and resolves with it.
             opened = inc.opened_at if inc.opened_at is not None else to.start
             to.status, to.resolved_at = RESOLVED, to.last_resolve
@@ -301,6 +291,25 @@ class Rehomer:
             parts.append(to)
         self.recovery_splits += len(parts)
         return parts
+
+    def split_off(
+        self, corr: Correlator, inc: Incident, group: list[Member], now: float
+    ) -> Incident | None:
+        """Move the members of `group` that can move (their events are recorded, an earlier
+        episode of an alert placed afresh since too) out of `inc` into a new incident, named
+        after the first placed of them; None when fewer than `recovery_split_min` can."""
+        present = set(inc.alert_ids)  # afresh: an earlier group's move took some
+        events = {
+            m.fingerprint: e
+            for m in group
+            if (e := self._events_of(corr, inc, m, present)) is not None
+        }
+        if len(events) < self.recovery_split_min:
+            return None
+        lead = min((inc.members[f] for f in events), key=lambda m: m.placed)
+        to = corr.store.create(events[lead.fingerprint][0], lead.onset)
+        self._move(corr, inc, to, events, now)
+        return to
 
     def merge_recovered(self, corr: Correlator, inc: Incident) -> Incident | None:
         """An incident whose alerts have all recovered, about to resolve: merge it with the
@@ -377,7 +386,7 @@ class Rehomer:
                 moving.add(m.fingerprint)
         return moving
 
-    def move(
+    def _move(
         self,
         corr: Correlator,
         home: Incident,

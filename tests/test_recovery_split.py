@@ -6,6 +6,7 @@ import pickle
 from pipeline.incidents import Member
 from pipeline.recovery_split import recovery_groups, spread_gap
 from tests.helpers import T0, alert, groups, pipeline, run
+from tests.test_rehome import _apart_on_arrival
 
 # The per-alert split is off: only the cut by recovery time can tell the problems apart.
 NO_ALERT_SPLIT = {"rehome_split_gap_s": 0}
@@ -114,33 +115,10 @@ def test_the_gap_widens_to_the_longest_link_lag_between_services():
     assert spread_gap(inc, 300, 1.0) == 300
 
 
-def _fragment_larger_than_its_root(**correlation: float) -> list[set[str]]:
-    """A database outage (two alerts) whose callers' symptoms (three alerts) start too late
-    to link to it: two incidents on arrival, the fragment the larger. They recover 70 s
-    apart (beyond recovery_merge_gap_s, within recovery_explain_gap_s)."""
-    p = pipeline(correlation=correlation)
-    run(
-        p,
-        [
-            alert("da", 0, "DBDown", "payments-db", severity="critical"),
-            alert("dq", 10, "SlowQueries", "payments-db", severity="major"),
-            alert("pay", 700, "HighLatency", "payments", "payments-1", severity="major"),
-            alert("pe", 710, "HighErrorRate", "payments", "payments-2", severity="major"),
-            alert("pt", 720, "UpstreamTimeouts", "payments", "payments-1", severity="major"),
-        ],
-    )
-    resolved = [
-        alert("da-r", 1500, "DBDown", "payments-db", status="resolved"),
-        alert("dq-r", 1510, "SlowQueries", "payments-db", status="resolved"),
-        alert("pay-r", 1570, "HighLatency", "payments", "payments-1", status="resolved"),
-        alert("pe-r", 1580, "HighErrorRate", "payments", "payments-2", status="resolved"),
-        alert("pt-r", 1580, "UpstreamTimeouts", "payments", "payments-1", status="resolved"),
-    ]
-    return groups(run(p, resolved + _tick(2300)))
-
-
 def test_a_root_incident_smaller_than_the_fragment_it_explains_takes_it():
-    merged = _fragment_larger_than_its_root(recovery_merge_gap_s=30, recovery_explain_gap_s=90)
+    # A database outage (two alerts) and its callers' symptoms (three), apart on arrival,
+    # recovering 70 s apart (beyond recovery_merge_gap_s, within recovery_explain_gap_s).
+    merged = _apart_on_arrival(70, third=True, recovery_merge_gap_s=30, recovery_explain_gap_s=90)
     assert merged == [{"da", "da-r", "dq", "dq-r", "pay", "pay-r", "pe", "pe-r", "pt", "pt-r"}]
-    apart = _fragment_larger_than_its_root(recovery_merge_gap_s=30, recovery_explain_gap_s=0)
+    apart = _apart_on_arrival(70, third=True, recovery_merge_gap_s=30, recovery_explain_gap_s=0)
     assert len(apart) == 2

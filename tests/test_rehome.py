@@ -246,32 +246,40 @@ def test_no_recovery_split_from_a_stray_first_alert():
     assert len(groups(later)) == 1
 
 
-def _apart_on_arrival(recover_gap: float, **correlation: float) -> list[set[str]]:
-    """A database outage, and its callers' symptoms starting too late to link to it (beyond
-    window_s): two incidents on arrival. Both recover, `recover_gap` seconds apart."""
+def _apart_on_arrival(
+    recover_gap: float, third: bool = False, **correlation: float
+) -> list[set[str]]:
+    """A database outage, and its callers' symptoms (two, or three with `third`) starting
+    too late to link to it (beyond window_s): two incidents on arrival. Both recover,
+    `recover_gap` seconds apart."""
     p = pipeline(correlation=correlation)
+    symptoms = [
+        alert("pay", 700, "HighLatency", "payments", "payments-1", severity="major"),
+        alert("pe", 710, "HighErrorRate", "payments", "payments-2", severity="major"),
+    ]
+    if third:
+        symptoms.append(alert("pt", 720, "UpstreamTimeouts", "payments", "payments-1"))
     run(
         p,
         [
             alert("da", 0, "DBDown", "payments-db", severity="critical"),
             alert("dq", 10, "SlowQueries", "payments-db", severity="major"),
-            alert("pay", 700, "HighLatency", "payments", "payments-1", severity="major"),
-            alert("pe", 710, "HighErrorRate", "payments", "payments-2", severity="major"),
+            *symptoms,
         ],
     )
     t = 1500 + recover_gap
-    return groups(
-        run(
-            p,
-            [
-                alert("da-r", 1500, "DBDown", "payments-db", status="resolved"),
-                alert("dq-r", 1510, "SlowQueries", "payments-db", status="resolved"),
-                alert("pay-r", t, "HighLatency", "payments", "payments-1", status="resolved"),
-                alert("pe-r", t + 10, "HighErrorRate", "payments", "payments-2", status="resolved"),
-                alert("m", t + 600, "DiskUsageHigh", "mail", severity="warning"),
-            ],
+    recovered = [
+        alert("da-r", 1500, "DBDown", "payments-db", status="resolved"),
+        alert("dq-r", 1510, "SlowQueries", "payments-db", status="resolved"),
+        alert("pay-r", t, "HighLatency", "payments", "payments-1", status="resolved"),
+        alert("pe-r", t + 10, "HighErrorRate", "payments", "payments-2", status="resolved"),
+    ]
+    if third:
+        recovered.append(
+            alert("pt-r", t + 10, "UpstreamTimeouts", "payments", "payments-1", status="resolved")
         )
-    )
+    tick = alert("m", t + 600, "DiskUsageHigh", "mail", severity="warning")
+    return groups(run(p, [*recovered, tick]))
 
 
 def test_incidents_that_recover_together_and_touch_in_the_topology_merge():
@@ -328,9 +336,9 @@ def test_an_earlier_episode_moves_only_events_its_incident_still_holds():
     home.add_member(old, "a1", T0)
     store.by_fp["fp"] = other  # the alert fired again and was placed there
     corr.rehome.past[7] = ["a1", "b1"]
-    assert corr.rehome.events_of(corr, home, old) == ["a1"]
+    assert corr.rehome._events_of(corr, home, old) == ["a1"]
     corr.rehome.past[7] = ["b1"]
-    assert corr.rehome.events_of(corr, home, old) is None
+    assert corr.rehome._events_of(corr, home, old) is None
 
 
 def test_the_current_episode_moves_only_events_its_incident_still_holds():
@@ -344,9 +352,9 @@ def test_the_current_episode_moves_only_events_its_incident_still_holds():
     home.add_member(member, "a1", T0)
     store.by_fp["fp"] = home
     corr.rehome.events["fp"] = ["a1", "b1"]
-    assert corr.rehome.events_of(corr, home, member) == ["a1"]
+    assert corr.rehome._events_of(corr, home, member) == ["a1"]
     corr.rehome.events["fp"] = ["b1"]
-    assert corr.rehome.events_of(corr, home, member) is None
+    assert corr.rehome._events_of(corr, home, member) is None
 
 
 def _slow_cascade(**correlation: float) -> list[set[str]]:
