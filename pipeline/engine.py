@@ -28,7 +28,7 @@ from pipeline.lifecycle import Lifecycle
 from pipeline.links import NamePrior
 from pipeline.outputs import Outputs, Suppressed
 from pipeline.records import Alert, Change, MetricSample, RecordError
-from pipeline.recovery_split import split_recovering
+from pipeline.recovery_split import split_recovered, split_recovering
 from pipeline.silences import Inhibitor, Silencer, match_labels
 from pipeline.store import IncidentStore
 from pipeline.topology import Topology
@@ -254,7 +254,7 @@ class Pipeline:
         merge each part with what recovered with it or explains it (pipeline.explained_merge),
         and rank the root cause of every part afresh."""
         rehome, corr = self.correlator.rehome, self.correlator
-        parts = rehome.split_recovered(corr, inc, now)
+        parts = split_recovered(rehome, corr, inc, now)
         if parts:
             for part in (inc, *parts):
                 self._refresh(part)

@@ -3,7 +3,7 @@
 The alerts of one problem recover together: when it is fixed, its symptoms clear within a
 minute or two of each other, while unrelated problems are fixed at unrelated times. So an
 incident's alerts, sorted by recovery, are cut where consecutive recoveries lie more than a
-gap apart (`recovery_groups`); `Rehomer.split_recovered` does it as the incident resolves.
+gap apart (`recovery_groups`); `split_recovered` does it as the incident resolves.
 
 How far apart is "apart" depends on how the problem spread (`spread_gap`): a fault that took
 minutes to reach the callers of the callers of its service takes as long to clear from them
@@ -28,7 +28,7 @@ import itertools
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
-from pipeline.incidents import OPEN, PENDING, Incident, Member
+from pipeline.incidents import OPEN, PENDING, RESOLVED, Incident, Member
 
 if TYPE_CHECKING:
     from pipeline.correlator import Correlator
@@ -66,6 +66,42 @@ def spread_gap(inc: Incident, gap: float, factor: float) -> float:
             if lag > longest:
                 longest = lag
     return max(gap, factor * longest)
+
+
+def split_recovered(rehome: Rehomer, corr: Correlator, inc: Incident, now: float) -> list[Incident]:
+    """An incident whose alerts have all recovered, about to resolve: cut its members by
+    recovery time where consecutive resolves lie more than `recovery_split_gap_s` (widened
+    by the spread) apart, and give each group that recovered apart from the one holding the
+    incident's first member (itself at least `rehome_split_min` members) an incident of its
+    own, when it has at least `recovery_split_min` members that can move. Returns the new
+    incidents (resolved, like `inc` is about to be)."""
+    gap = rehome.recovery_split_gap_s
+    if not gap or not rehome.enabled:
+        return []
+    members = sorted(inc.members.values(), key=_RECOVERY)
+    if len(members) <= rehome.split_min:
+        return []
+    groups = recovery_groups(members, spread_gap(inc, gap, rehome.lag_factor))
+    if len(groups) < 2:
+        return []
+    first = min(members, key=_PLACED)
+    home = next(g for g in groups if first in g)
+    if len(home) < rehome.split_min:
+        return []  # a stray alert opened it (noise, a precursor): no problem to split from
+    parts: list[Incident] = []
+    for group in groups:
+        if group is home:
+            continue
+        to = rehome.split_off(corr, inc, group, now)
+        if to is None:
+            continue
+        # It was open as part of `inc` (since its own first alert), and resolves with it.
+        opened = inc.opened_at if inc.opened_at is not None else to.start
+        to.status, to.resolved_at = RESOLVED, to.last_resolve
+        to.opened_at = max(opened, to.start)
+        parts.append(to)
+    rehome.recovery_splits += len(parts)
+    return parts
 
 
 def split_recovering(

@@ -24,11 +24,11 @@ of it, and at least `rehome_split_min - 1` of its followers recovered with it, t
 incident of their own, named after the alert's first event like any new incident. That is
 judged once `rehome_split_gap_s` has passed since it resolved (before, alerts still to
 recover could fall within the gap); if its incident has resolved by then, the split at
-resolution below (`recovery_split_gap_s`, over all its alerts) has decided instead.
+resolution (`recovery_split_gap_s`, over all its alerts) has decided instead.
 
-Both gaps (and `recovery_split_gap_s`) widen with how slowly the problem spread
-(`spread_gap` in pipeline/recovery_split.py, which also splits what recovered apart while
-the rest of an incident still fires).
+The cuts by recovery time, at resolution and while an incident still fires, live in
+pipeline/recovery_split.py (through `split_off` here); both split gaps widen with how slowly
+the problem spread (`spread_gap` there).
 
 Bounds: one look per alert, only within `rehome_track_s` of its placement, only resolves
 already seen. Checks run by (due time, placement order), so the same input gives the same
@@ -46,7 +46,7 @@ from mypy_extensions import mypyc_attr
 
 from pipeline.config import CorrelationConfig
 from pipeline.incidents import OPEN, PENDING, RESOLVED, Incident, Member
-from pipeline.recovery_split import recovery_groups, spread_gap
+from pipeline.recovery_split import spread_gap
 
 if TYPE_CHECKING:
     from pipeline.correlator import Correlator
@@ -256,41 +256,6 @@ class Rehomer:
                 if key[0] <= best_key[0] and (best is None or key < best_key):
                     best, best_key = inc, key
         return best
-
-    def split_recovered(self, corr: Correlator, inc: Incident, now: float) -> list[Incident]:
-        """An incident whose alerts have all recovered, about to resolve: cut its members by
-        recovery time where consecutive resolves lie more than `recovery_split_gap_s` apart,
-        and give each group that recovered apart from the one holding the incident's first
-        member (itself at least `rehome_split_min` members) an incident of its own, when it
-        has at least `recovery_split_min` members that can move. Returns the new incidents
-        (resolved, like `inc` is about to be)."""
-        gap = self.recovery_split_gap_s
-        if not gap or not self.enabled:
-            return []
-        members = sorted(inc.members.values(), key=lambda m: (m.status_time, m.placed))
-        if len(members) <= self.split_min:
-            return []
-        groups = recovery_groups(members, spread_gap(inc, gap, self.lag_factor))
-        if len(groups) < 2:
-            return []
-        first = min(members, key=lambda m: m.placed)
-        home = next(g for g in groups if first in g)
-        if len(home) < self.split_min:
-            return []  # a stray alert opened it (noise, a precursor): no problem to split from
-        parts: list[Incident] = []
-        for group in groups:
-            if group is home:
-                continue
-            to = self.split_off(corr, inc, group, now)
-            if to is None:
-                continue
-            # It was open as part of `inc` (since its own first alert), and resolves with it.
-            opened = inc.opened_at if inc.opened_at is not None else to.start
-            to.status, to.resolved_at = RESOLVED, to.last_resolve
-            to.opened_at = max(opened, to.start)
-            parts.append(to)
-        self.recovery_splits += len(parts)
-        return parts
 
     def split_off(
         self, corr: Correlator, inc: Incident, group: list[Member], now: float
