@@ -16,12 +16,14 @@ from aiops.rca.nezha_bench import (
     GAP_S,
     METHODS,
     SYMPTOM_PRIOR,
+    WINDOW_AFTER_S,
     bench_config,
+    root_alerted,
     run_bench,
     seed_symptom_prior,
     stream,
 )
-from aiops.rca.nezha_data import NezhaDay, load_day, log_template, pod_service
+from aiops.rca.nezha_data import Fault, NezhaDay, load_day, log_template, pod_service
 from aiops.rca.nezha_merge import merged_candidates
 from models.symptoms import SymptomModel
 from pipeline.anomaly_alerts import AnomalyAlerter
@@ -76,6 +78,9 @@ def test_rca_bench_names_the_root_of_a_synthetic_fault(tmp_path, capsys):
     assert "AC@1" in report and "earliest_alert" in report and "random_walk" in report
     summary = json.loads((out / "summary.json").read_text())
     assert summary["accuracy"]["pipeline"]["ac@1"] == 1.0
+    assert row["root_alerted"] is True and summary["faults_root_alerted"] == 1
+    assert summary["pipeline_where_root_alerted"]["ac@1"] == 1.0
+    assert "root service alerted in the window for 1 of 1 faults" in report
 
 
 def test_rca_bench_refuses_what_is_not_a_day(tmp_path, capsys):
@@ -104,6 +109,24 @@ def test_rca_bench_on_the_real_day(tmp_path):
     assert len(rows) == sum(len(v) for v in faults.values()) == summary["faults"]
     assert all(r["ranked"] for r in rows if r["incidents"])
     assert summary["stats"]["dependencies"] > 20  # the call graph came out of the spans
+
+
+def test_root_alerted_needs_an_alert_of_the_root_service_inside_the_window():
+    """A miss of detection (nothing fired on the root around the injection) is told apart
+    from a miss of ranking; the root's alerts outside the window and its callers' inside it
+    do not count."""
+    fault = Fault(
+        "2023-01-29 09:00:00", 1000.0, "ts-a-service-5dc8d4f9fd-46997", "ts-a-service", "return"
+    )
+
+    def inc(*members: tuple[str, float]) -> tuple[SimpleNamespace, int]:
+        ms = {str(i): SimpleNamespace(service=s, onset=t) for i, (s, t) in enumerate(members)}
+        return SimpleNamespace(members=ms), len(ms)
+
+    callers = inc(("ts-b-service", 1010.0), ("ts-a-service", 1000.0 + WINDOW_AFTER_S + 1))
+    assert not root_alerted(fault, [callers])
+    assert not root_alerted(fault, [])
+    assert root_alerted(fault, [callers, inc(("ts-a-service", 990.0))])
 
 
 def test_candidates_of_several_incidents_weigh_by_their_share_of_the_alerts():

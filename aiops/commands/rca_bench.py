@@ -45,6 +45,12 @@ def format_report(s: dict[str, Any]) -> str:
     for method in METHODS:
         a = s["accuracy"][method]
         lines.append(f"{method:<16}{a['ac@1']:>8.3f}{a['ac@3']:>8.3f}{a['ac@5']:>8.3f}")
+    a = s["pipeline_where_root_alerted"]
+    lines.append(
+        f"root service alerted in the window for {s['faults_root_alerted']} of {s['faults']} "
+        "faults; pipeline there: "
+        + (f"AC@1 {a['ac@1']:.3f} AC@3 {a['ac@3']:.3f}" if a["ac@1"] is not None else "-")
+    )
     lines.append(
         "pipeline by fault type: "
         + ", ".join(

@@ -301,8 +301,21 @@ def answer(
         "baselines": {m: methods.get(m, []) for m in METHODS if m != "pipeline"},
         "root_service": fault.service,
         "inject_type": fault.kind,
+        "root_alerted": root_alerted(fault, found),
     }
     return row, found
+
+
+def root_alerted(fault: Fault, found: list[tuple[Incident, int]]) -> bool:
+    """Whether the fault's own service has an alert that started in the window. Without one
+    only the topology or callers' complaints can name it: this splits a miss of detection
+    (the anomaly detectors saw nothing on the root) from a miss of ranking."""
+    lo, hi = fault.time - WINDOW_BEFORE_S, fault.time + WINDOW_AFTER_S
+    return any(
+        m.service == fault.service and lo <= m.onset <= hi
+        for inc, _ in found
+        for m in inc.members.values()
+    )
 
 
 def accuracy(rows: list[dict[str, Any]], ks: tuple[int, ...] = (1, 3, 5)) -> dict[str, dict]:
@@ -337,11 +350,14 @@ def run_bench(
         kind: accuracy([r for r in rows if r["inject_type"] == kind])["pipeline"]
         for kind in sorted({r["inject_type"] for r in rows})
     }
+    alerted = [r for r in rows if r["root_alerted"]]
     summary = {
         "day": str(day_dir),
         "faults": len(rows),
         "faults_with_incident": sum(1 for r in rows if r["incidents"]),
+        "faults_root_alerted": len(alerted),
         "accuracy": scores,
+        "pipeline_where_root_alerted": accuracy(alerted)["pipeline"],
         "pipeline_by_fault_type": by_type,
         "stats": stats,
     }
