@@ -11,8 +11,11 @@ narrower in what it accepts: every service of the fragment depends (within `max_
 service of the other incident, that incident started first (and holds two alerts or more:
 a root incident is often smaller than its cascade's fragments, a node's few alerts against
 the many of the services on it), and their median recoveries lie within
-`recovery_explain_gap_s`. A fragment so explained is a
-cascade of the other's problem that ended with it. Of several, the closest recovery wins.
+`recovery_explain_gap_s`, or the fragment's lies within `recovery_merge_gap_s` of the
+median recovery of that incident's alerts on the fragment's own resources (a root's own
+alerts placed apart: they clear with the root's alerts there, while the cascade in that
+incident clears minutes later). A fragment so explained is a cascade (or a piece of the
+root) of the other's problem that ended with it. Of several, the closest recovery wins.
 """
 
 from __future__ import annotations
@@ -37,6 +40,20 @@ def _explains(corr: Correlator, cause: Incident, part: Incident) -> bool:
     )
 
 
+def _same_entities_apart(other: Incident, part: Incident, median: float) -> float:
+    """How far `part`'s median recovery lies from the median recovery of `other`'s alerts on
+    the same entities (resource, else service; infinite when it holds none): an entity's
+    alerts clear together when its problem is fixed, while the callers of a cascade clear
+    minutes later, so a root's own alerts placed apart from its incident are judged against
+    the root's alerts there. By resource, not service: two replicas of a service on two
+    failing nodes clear with their own nodes."""
+    mine = {m.resource or m.service for m in part.members.values()}
+    times = sorted(
+        m.status_time for m in other.members.values() if (m.resource or m.service) in mine
+    )
+    return abs(times[(len(times) - 1) // 2] - median) if times else float("inf")
+
+
 def merge_explained(
     corr: Correlator, part: Incident, avoid: Incident | None = None
 ) -> Incident | None:
@@ -48,6 +65,7 @@ def merge_explained(
     if not gap or not corr.rehome.enabled or not part.members:
         return None
     median = recoveries(part)[1]
+    together = corr.rehome.recovery_merge_gap_s
     best: Incident | None = None
     best_gap = gap
     for other in sorted(corr.store.live.values(), key=lambda i: i.seq):
@@ -61,6 +79,10 @@ def merge_explained(
         ):
             continue
         apart = abs(recoveries(other)[1] - median)
+        if apart > best_gap and together:
+            same = _same_entities_apart(other, part, median)
+            if same <= together:
+                apart = same
         if apart <= best_gap and _explains(corr, other, part):
             best, best_gap = other, apart
     if best is None:

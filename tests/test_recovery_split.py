@@ -122,3 +122,46 @@ def test_a_root_incident_smaller_than_the_fragment_it_explains_takes_it():
     assert merged == [{"da", "da-r", "dq", "dq-r", "pay", "pay-r", "pe", "pe-r", "pt", "pt-r"}]
     apart = _apart_on_arrival(70, third=True, recovery_merge_gap_s=30, recovery_explain_gap_s=0)
     assert len(apart) == 2
+
+
+def _root_piece_apart(replica: str, **correlation: float) -> list[set[str]]:
+    """A database outage on payments-db-1 with its callers' symptoms, and two more alerts on
+    the database (on `replica`) starting too late to link (beyond window_s): two incidents
+    on arrival. The database's alerts all recover at 1500-1510 s, the callers' at 1640-1660
+    s, so the outage's median recovery lies 135 s from the piece's."""
+    p = pipeline(correlation=correlation)
+    run(
+        p,
+        [
+            alert("da", 0, "DBDown", "payments-db", "payments-db-1", severity="critical"),
+            alert("pay", 30, "HighLatency", "payments", severity="major"),
+            alert("co", 60, "UpstreamTimeouts", "checkout", severity="major"),
+            alert("web", 90, "SLOBurnRate", "web", severity="critical"),
+            alert("dq", 700, "SlowQueries", "payments-db", replica, severity="major"),
+            alert("dl", 710, "DBConnectionsExhausted", "payments-db", replica, severity="major"),
+        ],
+    )
+    recovered = [
+        alert("da-r", 1500, "DBDown", "payments-db", "payments-db-1", status="resolved"),
+        alert("dq-r", 1505, "SlowQueries", "payments-db", replica, status="resolved"),
+        alert("dl-r", 1510, "DBConnectionsExhausted", "payments-db", replica, status="resolved"),
+        alert("pay-r", 1640, "HighLatency", "payments", status="resolved"),
+        alert("co-r", 1650, "UpstreamTimeouts", "checkout", status="resolved"),
+        alert("web-r", 1660, "SLOBurnRate", "web", status="resolved"),
+    ]
+    tick = alert("m", 2400, "DiskUsageHigh", "mail", severity="warning")
+    return groups(run(p, [*recovered, tick]))
+
+
+def test_a_piece_of_the_root_joins_by_the_recovery_of_the_same_resource():
+    """Beyond recovery_explain_gap_s from the outage's median recovery, but within
+    recovery_merge_gap_s of its alerts on the same replica: the root's own alerts clear
+    together, its callers' minutes later."""
+    gaps = {"recovery_merge_gap_s": 30, "recovery_explain_gap_s": 90}
+    merged = _root_piece_apart("payments-db-1", **gaps)
+    assert merged == [
+        {"co", "co-r", "da", "da-r", "dl", "dl-r", "dq", "dq-r", "pay", "pay-r", "web", "web-r"}
+    ]
+    # Another replica's alerts are not judged by this one's recovery; nor with the rule off.
+    assert len(_root_piece_apart("payments-db-2", **gaps)) == 2
+    assert len(_root_piece_apart("payments-db-1", recovery_merge_gap_s=0)) == 2
