@@ -27,6 +27,13 @@ KIND = "logistic-regression"
 TREES_KIND = "gradient-boosted-trees"
 
 
+def _probability(z: float) -> float:
+    """sigmoid(z), 0 far below (no overflow in exp)."""
+    if z < -30:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class LinkModel:
@@ -41,9 +48,7 @@ class LinkModel:
         z = self.bias
         for name, value in features.items():
             z += w.get(name, 0.0) * value
-        if z < -30:
-            return 0.0
-        return 1.0 / (1.0 + math.exp(-z))
+        return _probability(z)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,9 +135,7 @@ class TreeLinkModel:
                 node = left[node] if x[f] <= split[node] else right[node]
                 f = feature[node]
             z += value[node]
-        if z < -30:
-            return 0.0
-        return 1.0 / (1.0 + math.exp(-z))
+        return _probability(z)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -40,14 +40,18 @@ def _explains(corr: Correlator, cause: Incident, part: Incident) -> bool:
     )
 
 
-def _same_entities_apart(other: Incident, part: Incident, median: float) -> float:
-    """How far `part`'s median recovery lies from the median recovery of `other`'s alerts on
-    the same entities (resource, else service; infinite when it holds none): an entity's
+def _entities(inc: Incident) -> set[str | None]:
+    """The resources of `inc`'s alerts (the service for an alert without one)."""
+    return {m.resource or m.service for m in inc.members.values()}
+
+
+def _same_entities_apart(other: Incident, mine: set[str | None], median: float) -> float:
+    """How far a fragment's median recovery lies from the median recovery of `other`'s alerts
+    on the fragment's entities `mine` (infinite when it holds none): an entity's
     alerts clear together when its problem is fixed, while the callers of a cascade clear
     minutes later, so a root's own alerts placed apart from its incident are judged against
     the root's alerts there. By resource, not service: two replicas of a service on two
     failing nodes clear with their own nodes."""
-    mine = {m.resource or m.service for m in part.members.values()}
     times = sorted(
         m.status_time for m in other.members.values() if (m.resource or m.service) in mine
     )
@@ -66,6 +70,7 @@ def merge_explained(
         return None
     median = recoveries(part)[1]
     together = corr.rehome.recovery_merge_gap_s
+    mine: set[str | None] | None = None  # the fragment's entities, once needed
     best: Incident | None = None
     best_gap = gap
     for other in sorted(corr.store.live.values(), key=lambda i: i.seq):
@@ -80,7 +85,9 @@ def merge_explained(
             continue
         apart = abs(recoveries(other)[1] - median)
         if apart > best_gap and together:
-            same = _same_entities_apart(other, part, median)
+            if mine is None:
+                mine = _entities(part)
+            same = _same_entities_apart(other, mine, median)
             if same <= together:
                 apart = same
         if apart <= best_gap and _explains(corr, other, part):
