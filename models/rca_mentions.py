@@ -8,17 +8,15 @@ alerting services have an alert whose latest summary names it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from mypy_extensions import mypyc_attr
 
 from pipeline.incidents import Member
+from pipeline.mentions import NOTHING as _NOTHING
+from pipeline.mentions import named_entities
 from pipeline.topology import Topology
-
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*[A-Za-z0-9]")
-_NOTHING: frozenset[str] = frozenset()
 
 
 @mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
@@ -46,23 +44,8 @@ class MentionIndex:
         cached = self._cache.get(member.fingerprint)
         if cached is not None and cached[0] == summary:
             return cached[1]
-        found = self._read(summary, member.service, member.resource)
+        found = named_entities(summary, member.service, member.resource, self.topology)
         if len(self._cache) >= self.capacity:
             self._cache.clear()
         self._cache[member.fingerprint] = (summary, found)
         return found
-
-    def _read(self, summary: str, service: str | None, resource: str | None) -> frozenset[str]:
-        topo = self.topology
-        own = service or topo.service_of(resource)
-        found = set()
-        for token in _TOKEN.findall(summary):
-            if token in (own, resource):
-                continue
-            if token in topo.callees or token in topo.node_resources:
-                found.add(token)
-            else:
-                other = topo.resource_service.get(token)
-                if other and other != own:
-                    found.add(other)
-        return frozenset(found) if found else _NOTHING

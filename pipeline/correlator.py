@@ -26,6 +26,7 @@ from pipeline.config import CorrelationConfig, IncidentConfig
 from pipeline.dedup import AlertState, Outcome
 from pipeline.incidents import MERGED, OPEN, PENDING, RESOLVED, Incident, Member
 from pipeline.links import Evidence, LinkFinder, NamePrior
+from pipeline.mentions import named_entities
 from pipeline.outputs import Outputs
 from pipeline.records import SEVERITY_RANK, Alert
 from pipeline.refire import APART, REJOIN, refire_verdict
@@ -189,6 +190,7 @@ class Correlator:
             chronic=state.chronic,
         )
         member.symptom = self.links.dependency_alerting(member)
+        member.named = named_entities(alert.summary, service, resource, self.topology)
         self._alert_id = alert.id
         best, explained = self._choose(member, avoid)
         self.same_check.record(member)

@@ -53,6 +53,7 @@ class Member:
     symptom: bool = False  # something its service depends on was alerting when it started
     placed: int = 0  # placement order, over all incidents (see pipeline.rehome)
     via: str | None = None  # fingerprint of the member it linked to best when it joined
+    named: frozenset[str] = frozenset()  # services and nodes its first summary names
 
 
 # An empty SHA-1 to copy: OpenSSL 3 looks the algorithm up again for every new hash object,

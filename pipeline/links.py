@@ -306,6 +306,13 @@ class LinkFinder:
         f["links"] = math.log1p(ev.count) / 3
         f["linked_share"] = min(ev.count / len(inc.members), 1.0) if inc.members else 0.0
         f["best_quality"] = max(ev.quality.values())
+        if m.named:  # the alert names what it suffers from: is that in the incident?
+            f["names_any"] = 1.0
+            services = inc.services
+            for x in m.named:
+                if x in services:
+                    f["named"] = 1.0
+                    break
         return f
 
     def heuristic_score(self, m: Member, inc: Incident, ev: Evidence) -> tuple[float, float]:

@@ -2,6 +2,7 @@
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from aiops.scenarios import generate, profile_params, write_scenario
 from aiops.training.links import (
     collect,
     fit,
+    fit_on_top,
     fit_trees,
     randomised_params,
     standard_seeds,
@@ -155,3 +157,44 @@ def test_standard_training_seeds_are_apart_from_the_randomised_and_the_evaluatio
     assert not randomised & {seed for _, seed in standard}
     assert min(seed for _, seed in standard) >= 100  # 1-99 evaluate
     assert [seed for profile, seed in standard if profile == "dense"][:2] == [2600, 2601]
+
+
+def test_a_caller_of_two_failing_services_joins_the_one_its_alert_names():
+    # checkout calls payments and inventory; both fail at once. Its timeout alert links to
+    # both incidents by topology alike: the dependency its summary names decides.
+    def storm(named: str) -> list[set[str]]:
+        timeouts = alert("co", 70, "UpstreamTimeouts", "checkout", "checkout-1")
+        records = [
+            alert("pdb", 0, "DBDown", "payments-db", severity="critical"),
+            alert("idb", 2, "DBDown", "inventory-db", severity="critical"),
+            alert("pay", 30, "HighErrorRate", "payments"),
+            alert("inv", 31, "HighErrorRate", "inventory"),
+            replace(timeouts, summary=f"900 timeouts/min calling {named} from checkout-1"),
+        ]
+        return groups(run(pipeline(link_model=CONFIGURED), records))
+
+    assert storm("inventory") == [{"idb", "inv", "co"}, {"pdb", "pay"}]
+    assert storm("payments") == [{"pdb", "pay", "co"}, {"idb", "inv"}]
+
+
+def test_extending_a_model_fits_only_the_features_it_lacks():
+    base = LinkModel({"a": 1.0}, bias=-0.5, threshold=0.4, meta={})
+    # "n" is there on most right links and few wrong ones; "a" is noise.
+    rows = [({"a": 1.0, "n": 1.0}, 1)] * 40 + [({"a": 1.0}, 1)] * 10
+    rows += [({"a": 1.0, "n": 1.0}, 0)] * 5 + [({"a": 1.0}, 0)] * 45
+    added = fit_on_top(rows, base)
+    assert set(added) == {"n"} and added["n"] > 1.0
+    assert fit_on_top([({"a": 1.0}, 1), ({"a": 0.0}, 0)], base) == {}
+
+
+def test_train_links_refuses_to_extend_what_it_cannot(tmp_path: Path, capsys):
+    from aiops.cli import main
+
+    trees = tmp_path / "t.json"
+    trees.write_text(json.dumps({"kind": "gradient-boosted-trees", "weights": {}}))
+    out = str(tmp_path / "m.json")
+    assert main(["train-links", "--out", out, "--extend", str(trees)]) != 0
+    assert "kind must be logistic-regression" in capsys.readouterr().err
+    shipped_path = str(default_path("link_model.json"))
+    assert main(["train-links", "--out", out, "--extend", shipped_path, "--kind", "trees"]) != 0
+    assert "--extend takes a logistic model" in capsys.readouterr().err

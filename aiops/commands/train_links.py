@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from aiops.errors import UsageError
-from aiops.training.links import KINDS, train
-from models.linkmodel import TreeLinkModel
+from aiops.training.links import KINDS, extend, train
+from models.linkmodel import LinkModel, TreeLinkModel
 from pipeline.config import Config, ConfigError, load_config
 
 
@@ -36,6 +36,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         choices=KINDS,
         default="logistic",
         help="model to fit (default: %(default)s, the shipped kind; see README)",
+    )
+    p.add_argument(
+        "--extend",
+        type=Path,
+        metavar="MODEL",
+        help="keep this trained logistic model and fit only the features it lacks, its own "
+        "score held fixed (see README, Learned parts)",
     )
     return p
 
@@ -69,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     config = training_config(args)
     if args.standard < 0:
         raise UsageError("--standard must be 0 or more")
+    if args.extend is not None:
+        return run_extend(args, config)
     model = train(
         config,
         args.per_profile,
@@ -84,4 +93,21 @@ def run(args: argparse.Namespace) -> int:
     else:
         size = f"{len(model.weights)} features"
     print(f"wrote {args.out}: threshold {model.threshold}, {size}")
+    return 0
+
+
+def run_extend(args: argparse.Namespace, config: Config) -> int:
+    if args.kind != "logistic" or args.standard:
+        raise UsageError("--extend takes a logistic model and neither --kind trees nor --standard")
+    try:
+        base = LinkModel.load(args.extend)
+    except ValueError as exc:  # read_model's one-line reason
+        raise UsageError(str(exc)) from None
+    model = extend(
+        config, base, args.per_profile, args.seed, log=lambda m: print(m, file=sys.stderr)
+    )
+    how = rebuild_command("train-links", args, f"--extend {args.extend}")
+    model.meta["command"] = f"{base.meta.get('command', '(unrecorded)')}; then {how}"
+    model.save(args.out)
+    print(f"wrote {args.out}: threshold {model.threshold}, {len(model.weights)} features")
     return 0

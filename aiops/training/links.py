@@ -10,6 +10,12 @@
    and refit on everything seen (so the model also learns from the situations its own
    choices lead to).
 4. Pick the join threshold that maximises the mean pairwise F1 over the training scenarios.
+
+`extend` is the other way to a model: when the correlator gains a feature, keep a trained
+regression and fit only the weights of the features it lacks, on links recorded with it,
+its own score held fixed as an offset. Its other weights, bias and threshold stay: a retrain
+from scratch moves every weight, and those retrains differ from each other by more than
+most features are worth (README, "Learned parts").
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+from scipy.optimize import minimize
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -174,6 +181,62 @@ def fit_logistic(
 def fit(rows: list[Row], meta: dict[str, Any]) -> LinkModel:
     weights, bias = fit_logistic(rows)
     return LinkModel(weights, bias, 0.5, meta)
+
+
+def fit_on_top(rows: list[Row], base: LinkModel, l2: float = 1.0) -> dict[str, float]:
+    """Weights of the features `base` lacks: a logistic regression (penalty `l2`, as
+    scikit-learn's C=1) whose linear part is `base`'s own, held fixed as an offset."""
+    new = sorted({name for features, _ in rows for name in features} - set(base.weights))
+    if not new:
+        return {}
+    index = {name: i for i, name in enumerate(new)}
+    x = np.zeros((len(rows), len(new)))
+    offset = np.full(len(rows), base.bias)
+    for r, (features, _) in enumerate(rows):
+        for name, value in features.items():
+            i = index.get(name)
+            if i is None:
+                offset[r] += base.weights[name] * value
+            else:
+                x[r, i] = value
+    y = np.array([label for _, label in rows], dtype=float)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = offset + x @ w
+        p = 1.0 / (1.0 + np.exp(-z))
+        value = float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * w @ w)
+        return value, x.T @ (p - y) + l2 * w
+
+    fitted = minimize(loss, np.zeros(len(new)), jac=True, method="L-BFGS-B")
+    if not fitted.success:
+        raise RuntimeError(f"fitting the new link features failed: {fitted.message}")
+    return {name: round(float(w), 5) for name, w in zip(new, fitted.x, strict=True)}
+
+
+def extend(
+    config: Config,
+    base: LinkModel,
+    per_profile: int,
+    seed0: int,
+    rounds: int = 2,
+    log: Callable[[str], object] = print,
+) -> LinkModel:
+    """`base` with weights for the features it lacks (`fit_on_top`), on the randomised
+    training scenarios; each round replays them with the model so far and refits on every
+    link seen (as `train` does)."""
+    with tempfile.TemporaryDirectory(prefix="aiops-extend-") as tmp:
+        log(f"generating {per_profile * len(PROFILES)} training scenarios (seeds from {seed0})")
+        scenarios = training_scenarios(Path(tmp), per_profile, seed0)
+        rows: list[Row] = []
+        model = base
+        for round_no in range(rounds):
+            for scenario in scenarios:
+                rows.extend(collect(scenario, config, model))
+            added = fit_on_top(rows, base)
+            log(f"round {round_no + 1}: {len(rows)} candidate links, new weights {added}")
+            meta = dict(base.meta, extended=f"{sorted(added)} fitted on {len(rows)} links")
+            model = LinkModel({**base.weights, **added}, base.bias, base.threshold, meta)
+        return model
 
 
 def fit_trees(rows: list[Row], meta: dict[str, Any]) -> TreeLinkModel:

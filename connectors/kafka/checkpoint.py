@@ -39,8 +39,9 @@ log = logging.getLogger(__name__)
 MAGIC = b"AIOPSNAP"
 # 2: dedup, link finder and incident state changed shape (speed work); 3: the core build byte;
 # 4: the correlator's same-check history moved into its own object (pipeline/same_check.py);
-# 5: late correction keeps earlier episodes' events (Rehomer.past)
-FORMAT_VERSION = 5
+# 5: late correction keeps earlier episodes' events (Rehomer.past); 6: members keep what
+# their alert's text names (Member.named)
+FORMAT_VERSION = 6
 _HEADER = struct.Struct(">8sHB")
 _BUILDS = ("pure Python", "compiled")  # the build byte: pipeline.COMPILED
 
