@@ -12,8 +12,10 @@ cause and effect imply:
 - `check`: the same check failing on many entities at once (decided by the correlator).
 
 `Evidence` keeps, per kind, the closest such member. `features` turns evidence into the named
-numbers the link model scores; `heuristic_score` is the hand-weighted score used when no
-model is loaded.
+numbers the link model scores, with one fact beside the evidence: whether the incident holds
+a service the alert's text names (`Member.named`, pipeline/mentions.py), as a caller's
+symptom often says which of its failing dependencies it waits for. `heuristic_score` is the
+hand-weighted score used when no model is loaded.
 """
 
 from __future__ import annotations
