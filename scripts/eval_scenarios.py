@@ -7,7 +7,13 @@ written here in `aiops evaluate`'s format.
 
     python scripts/eval_scenarios.py make /tmp/scen              # held out: what we report
     python scripts/eval_scenarios.py make /tmp/train --training  # seeds 200-211, for tuning
+    python scripts/eval_scenarios.py make /tmp/more --more   # dense/storm 212-223, slowhop 300-302
+    python scripts/eval_scenarios.py make /tmp/fresh --randomised 300  # 10 per profile, randomised
     python scripts/eval_scenarios.py score /tmp/scen/* --out /tmp/eval
+
+`--randomised SEED` writes what `aiops train-links` trains on (its randomised parameters, 10
+scenarios per profile, seeds SEED + 1000 * profile index + k), from another first seed: the
+"fresh" rows of the README's measurements use 300.
 """
 
 from __future__ import annotations
@@ -47,6 +53,16 @@ def generate_args(training: bool) -> Iterator[tuple[str, list[str]]]:
     if not training:
         yield from VARIANTS.items()
         yield from BENCH.items()
+
+
+def more_args() -> Iterator[tuple[str, list[str]]]:
+    """Dense and storm seeds 212-223 and slow propagation 300-302 (more tuning seeds)."""
+    for profile in ("dense", "storm"):
+        for seed in range(212, 224):
+            yield f"{profile}-{seed}", ["--profile", profile, "--seed", str(seed)]
+    for seed in range(300, 303):
+        slow = ["--profile", "default", "--seed", str(seed), "--hop-delay", "60", "420"]
+        yield f"slowhop-{seed}", slow
 
 
 def other_shape_seeds(training: bool) -> range:
@@ -97,9 +113,16 @@ def write_other(out: Path, seed: int) -> None:
     (out / "truth.json").write_text(json.dumps(doc))
 
 
-def make(out: Path, training: bool) -> None:
-    jobs = list(generate_args(training))
-    others = other_shape_seeds(training)
+def make_randomised(out: Path, seed0: int) -> None:
+    from aiops.training.links import training_scenarios
+
+    print(f"writing 10 randomised scenarios per profile from seed {seed0} into {out}")
+    training_scenarios(out, 10, seed0)
+
+
+def make(out: Path, training: bool, more: bool = False) -> None:
+    jobs = list(more_args() if more else generate_args(training))
+    others = range(0) if more else other_shape_seeds(training)
     with tqdm(total=len(jobs) + len(others), desc="scenarios", unit="scenario") as bar:
         for name, options in jobs:
             target = out / name
@@ -160,15 +183,24 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("make", help="generate the scenario set into DIR (skips existing ones)")
     m.add_argument("out", type=Path)
-    m.add_argument("--training", action="store_true", help="seeds 200-211 instead of held out")
+    which = m.add_mutually_exclusive_group()
+    which.add_argument("--training", action="store_true", help="seeds 200-211 instead of held out")
+    which.add_argument("--more", action="store_true", help="dense, storm 212-223; slowhop 300-302")
+    which.add_argument(
+        "--randomised", type=int, metavar="SEED", help="10 randomised per profile from SEED"
+    )
     s = sub.add_parser("score", help="evaluate scenarios and print one line each")
     s.add_argument("scenarios", type=Path, nargs="+")
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--config", default=None)
     s.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    if args.command == "make":
-        make(args.out, args.training)
+    if args.command == "make" and args.randomised is not None:
+        if args.randomised < 100:
+            parser.error("--randomised: seeds below 100 are the held-out ones")
+        make_randomised(args.out, args.randomised)
+    elif args.command == "make":
+        make(args.out, args.training, args.more)
     else:
         score(args.scenarios, args.out, args.config, args.workers)
 

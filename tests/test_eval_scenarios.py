@@ -32,3 +32,14 @@ def test_the_variants_are_generate_options_with_their_seed_in_the_name():
     script = _script()
     for name, options in script.VARIANTS.items():
         assert options[options.index("--seed") + 1] == name.rsplit("-", 1)[1]
+
+
+def test_the_more_set_is_dense_and_storm_212_to_223_and_slow_propagation():
+    script = _script()
+    more = dict(script.more_args())
+    assert len(more) == 27
+    assert more["storm-223"] == ["--profile", "storm", "--seed", "223"]
+    assert more["slowhop-301"][-3:] == ["--hop-delay", "60", "420"]
+    held_out = {name for name, _ in script.generate_args(False)}
+    tuning = {name for name, _ in script.generate_args(True)}
+    assert not set(more) & (held_out | tuning)
