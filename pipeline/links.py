@@ -310,11 +310,8 @@ class LinkFinder:
         f["best_quality"] = max(ev.quality.values())
         if m.named:  # the alert names what it suffers from: is that in the incident?
             f["names_any"] = 1.0
-            services = inc.services
-            for x in m.named:
-                if x in services:
-                    f["named"] = 1.0
-                    break
+            if not m.named.isdisjoint(inc.services):
+                f["named"] = 1.0
         return f
 
     def heuristic_score(self, m: Member, inc: Incident, ev: Evidence) -> tuple[float, float]:
