@@ -22,6 +22,7 @@ from aiops.rca.nezha_bench import (
     run_bench,
     seed_symptom_prior,
     stream,
+    window_alerts,
 )
 from aiops.rca.nezha_data import Fault, NezhaDay, load_day, log_template, pod_service
 from aiops.rca.nezha_merge import merged_candidates
@@ -112,9 +113,10 @@ def test_rca_bench_on_the_real_day(tmp_path):
 
 
 def test_root_alerted_needs_an_alert_of_the_root_service_inside_the_window():
-    """A miss of detection (nothing fired on the root around the injection) is told apart
-    from a miss of ranking; the root's alerts outside the window and its callers' inside it
-    do not count."""
+    """A miss of detection (nothing fired on the root after the injection) is told apart
+    from a miss of ranking; the root's alerts outside the window (also one stamped before
+    the injection: it saw only data from before the fault) and its callers' inside it do
+    not count."""
     fault = Fault(
         "2023-01-29 09:00:00", 1000.0, "ts-a-service-5dc8d4f9fd-46997", "ts-a-service", "return"
     )
@@ -126,7 +128,25 @@ def test_root_alerted_needs_an_alert_of_the_root_service_inside_the_window():
     callers = inc(("ts-b-service", 1010.0), ("ts-a-service", 1000.0 + WINDOW_AFTER_S + 1))
     assert not root_alerted(fault, [callers])
     assert not root_alerted(fault, [])
-    assert root_alerted(fault, [callers, inc(("ts-a-service", 990.0))])
+    assert not root_alerted(fault, [callers, inc(("ts-a-service", 990.0))])
+    assert not root_alerted(fault, [callers, inc(("ts-a-service", 1000.0))])
+    assert root_alerted(fault, [callers, inc(("ts-a-service", 1060.0))])
+
+
+def test_a_fault_s_incidents_are_those_with_alerts_stamped_after_its_injection():
+    """Alerts stamped at or before the injection cover only what happened before it: their
+    incident is not one of the fault's, however close in time."""
+    fault = Fault(
+        "2023-01-29 09:00:00", 1000.0, "ts-a-service-5dc8d4f9fd-46997", "ts-a-service", "return"
+    )
+
+    def inc(name: str, *onsets: float) -> SimpleNamespace:
+        ms = {str(i): SimpleNamespace(service="s", onset=t) for i, t in enumerate(onsets)}
+        return SimpleNamespace(id=name, start=min(onsets), members=ms)
+
+    before, after = inc("before", 960.0, 990.0, 1000.0), inc("after", 1030.0, 1300.0)
+    found = window_alerts(fault, [before, after, inc("late", 1000.0 + WINDOW_AFTER_S + 1)])
+    assert [(i.id, n) for i, n in found] == [("after", 2)]
 
 
 def test_candidates_of_several_incidents_weigh_by_their_share_of_the_alerts():
