@@ -9,7 +9,15 @@ written here in `aiops evaluate`'s format.
     python scripts/eval_scenarios.py make /tmp/train --training  # seeds 200-211, for tuning
     python scripts/eval_scenarios.py make /tmp/more --more   # dense/storm 212-223, slowhop 300-302
     python scripts/eval_scenarios.py make /tmp/fresh --randomised 300  # 10 per profile, randomised
+    python scripts/eval_scenarios.py make /tmp/bulk --bulk   # dense and storm 1000-1099
     python scripts/eval_scenarios.py score /tmp/scen/* --out /tmp/eval
+    python scripts/eval_scenarios.py compare /tmp/eval-before /tmp/eval-after
+
+A single scenario's pairwise F1 moves by up to 0.2 when two large faults merge or part, so
+a mean over 4-12 seeds cannot tell a change of 0.02 from luck. The bulk set (100 seeds each
+of the two hardest profiles, never used for tuning) and `compare` (the mean of the
+per-scenario differences with its standard error, scenario by scenario against the same
+scenario) are for deciding such changes.
 
 `--randomised SEED` writes what `aiops train-links` trains on (its randomised parameters, 10
 scenarios per profile, seeds SEED + 1000 * profile index + k), from another first seed: the
@@ -63,6 +71,16 @@ def more_args() -> Iterator[tuple[str, list[str]]]:
     for seed in range(300, 303):
         slow = ["--profile", "default", "--seed", str(seed), "--hop-delay", "60", "420"]
         yield f"slowhop-{seed}", slow
+
+
+BULK_SEEDS = range(1000, 1100)
+
+
+def bulk_args() -> Iterator[tuple[str, list[str]]]:
+    """Dense and storm seeds 1000-1099: enough scenarios to measure a small change."""
+    for profile in ("dense", "storm"):
+        for seed in BULK_SEEDS:
+            yield f"{profile}-{seed}", ["--profile", profile, "--seed", str(seed)]
 
 
 def other_shape_seeds(training: bool) -> range:
@@ -120,9 +138,9 @@ def make_randomised(out: Path, seed0: int) -> None:
     training_scenarios(out, 10, seed0)
 
 
-def make(out: Path, training: bool, more: bool = False) -> None:
-    jobs = list(more_args() if more else generate_args(training))
-    others = range(0) if more else other_shape_seeds(training)
+def make(out: Path, training: bool, more: bool = False, bulk: bool = False) -> None:
+    jobs = list(bulk_args() if bulk else more_args() if more else generate_args(training))
+    others = range(0) if more or bulk else other_shape_seeds(training)
     with tqdm(total=len(jobs) + len(others), desc="scenarios", unit="scenario") as bar:
         for name, options in jobs:
             target = out / name
@@ -166,16 +184,57 @@ def score(scenarios: list[Path], out: Path, config: str | None, workers: int) ->
     by_profile: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_profile.setdefault(r["name"].rsplit("-", 1)[0], []).append(r)
-    print("profile        mean F1  pooled AC@1  AC@3  change in top 3")
+    print("profile        mean F1  >= 0.80  pooled AC@1  AC@3  change in top 3")
     for profile, rs in sorted(by_profile.items()):
-        f1 = statistics.mean(r["grouping"]["pairwise_f1"] for r in rs)
+        f1s = [r["grouping"]["pairwise_f1"] for r in rs]
+        f1 = statistics.mean(f1s)
+        good = f"{sum(f >= 0.80 for f in f1s)}/{len(f1s)}"
         rcs = [r["root_cause"] for r in rs]
         n = sum(rc["faults"] for rc in rcs) or 1
         ac = [sum((rc[f"ac@{k}"] or 0.0) * rc["faults"] for rc in rcs) / n for k in (1, 3)]
         changes = sum(rc["change_caused_faults"] for rc in rcs)
         hit = sum((rc["change_in_top3"] or 0.0) * rc["change_caused_faults"] for rc in rcs)
         top3 = f"{hit / changes:.3f} of {changes}" if changes else "-"
-        print(f"{profile:<14} {f1:>7.3f} {ac[0]:>12.3f} {ac[1]:>5.3f}  {top3}")
+        print(f"{profile:<14} {f1:>7.3f} {good:>8} {ac[0]:>12.3f} {ac[1]:>5.3f}  {top3}")
+
+
+def _f1s(out: Path) -> dict[str, float]:
+    found = {}
+    for path in sorted(out.glob("*/evaluation.json")):
+        found[path.parent.name] = json.loads(path.read_text())["grouping"]["pairwise_f1"]
+    return found
+
+
+def paired(before: dict[str, float], after: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Per profile, over the scenarios scored in both: n, the mean of after - before, its
+    standard error, and how many scenarios rose or fell by more than 0.001."""
+    by_profile: dict[str, list[float]] = {}
+    for name in sorted(before.keys() & after.keys()):
+        by_profile.setdefault(name.rsplit("-", 1)[0], []).append(after[name] - before[name])
+    out = {}
+    for profile, diffs in sorted(by_profile.items()):
+        n = len(diffs)
+        se = statistics.stdev(diffs) / n**0.5 if n > 1 else float("nan")
+        out[profile] = {
+            "n": n,
+            "mean": statistics.mean(diffs),
+            "se": se,
+            "rose": sum(d > 0.001 for d in diffs),
+            "fell": sum(d < -0.001 for d in diffs),
+        }
+    return out
+
+
+def compare(before: Path, after: Path) -> None:
+    rows = paired(_f1s(before), _f1s(after))
+    if not rows:
+        raise SystemExit(f"no scenario scored in both {before} and {after}")
+    print("profile          n  mean F1 change     se  rose  fell")
+    for profile, r in rows.items():
+        print(
+            f"{profile:<14} {r['n']:>3} {r['mean']:>+15.4f} {r['se']:>6.4f} "
+            f"{r['rose']:>5} {r['fell']:>5}"
+        )
 
 
 def main() -> None:
@@ -189,18 +248,24 @@ def main() -> None:
     which.add_argument(
         "--randomised", type=int, metavar="SEED", help="10 randomised per profile from SEED"
     )
+    which.add_argument("--bulk", action="store_true", help="dense and storm seeds 1000-1099")
     s = sub.add_parser("score", help="evaluate scenarios and print one line each")
     s.add_argument("scenarios", type=Path, nargs="+")
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--config", default=None)
     s.add_argument("--workers", type=int, default=2)
+    c = sub.add_parser("compare", help="paired F1 change between two `score --out` directories")
+    c.add_argument("before", type=Path)
+    c.add_argument("after", type=Path)
     args = parser.parse_args()
     if args.command == "make" and args.randomised is not None:
         if args.randomised < 100:
             parser.error("--randomised: seeds below 100 are the held-out ones")
         make_randomised(args.out, args.randomised)
     elif args.command == "make":
-        make(args.out, args.training, args.more)
+        make(args.out, args.training, args.more, args.bulk)
+    elif args.command == "compare":
+        compare(args.before, args.after)
     else:
         score(args.scenarios, args.out, args.config, args.workers)
 

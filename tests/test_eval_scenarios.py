@@ -43,3 +43,33 @@ def test_the_more_set_is_dense_and_storm_212_to_223_and_slow_propagation():
     held_out = {name for name, _ in script.generate_args(False)}
     tuning = {name for name, _ in script.generate_args(True)}
     assert not set(more) & (held_out | tuning)
+
+
+def test_the_bulk_set_is_dense_and_storm_1000_to_1099_apart_from_every_other_set():
+    script = _script()
+    bulk = dict(script.bulk_args())
+    assert len(bulk) == 200
+    assert bulk["dense-1000"] == ["--profile", "dense", "--seed", "1000"]
+    assert "storm-1099" in bulk and "storm-1100" not in bulk
+    others = {name for name, _ in script.generate_args(False)}
+    others |= {name for name, _ in script.generate_args(True)}
+    others |= set(dict(script.more_args()))
+    assert not set(bulk) & others
+
+
+def test_compare_pairs_each_scenario_with_itself():
+    """The change is the mean of per-scenario differences (scenarios scored on one side only
+    are left out), with its standard error and how many rose or fell."""
+    script = _script()
+    before = {"storm-1": 0.5, "storm-2": 0.9, "storm-3": 0.7, "dense-1": 0.8, "wide-1": 0.9}
+    after = {"storm-1": 0.6, "storm-2": 0.9, "storm-3": 0.8, "dense-1": 0.7}
+    rows = script.paired(before, after)
+    assert set(rows) == {"storm", "dense"}
+    storm = rows["storm"]
+    assert storm["n"] == 3 and (storm["rose"], storm["fell"]) == (2, 0)
+    assert abs(storm["mean"] - 0.2 / 3) < 1e-9
+    diffs = [0.1, 0.0, 0.1]
+    mean = sum(diffs) / 3
+    sd = (sum((d - mean) ** 2 for d in diffs) / 2) ** 0.5
+    assert abs(storm["se"] - sd / 3**0.5) < 1e-9
+    assert rows["dense"]["fell"] == 1 and rows["dense"]["n"] == 1
