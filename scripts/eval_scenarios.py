@@ -15,7 +15,7 @@ written here in `aiops evaluate`'s format.
 
 A single scenario's pairwise F1 moves by up to 0.2 when two large faults merge or part, so
 a mean over 4-12 seeds cannot tell a change of 0.02 from luck. The bulk set (100 seeds each
-of the two hardest profiles, never used for tuning) and `compare` (the mean of the
+of the two hardest profiles, not used for training) and `compare` (the mean of the
 per-scenario differences with its standard error, scenario by scenario against the same
 scenario) are for deciding such changes.
 
