@@ -247,13 +247,17 @@ def reported(seen: dict[str, Incident]) -> dict[str, Incident]:
     return {k: i for k, i in seen.items() if i.status not in (MERGED, PENDING)}
 
 
+def in_window(fault: Fault, onset: float) -> bool:
+    """Whether an alert with this onset falls in the fault's window (see WINDOW_BEFORE_S)."""
+    return fault.time - WINDOW_BEFORE_S < onset <= fault.time + WINDOW_AFTER_S
+
+
 def window_alerts(fault: Fault, incidents: Iterable[Incident]) -> list[tuple[Incident, int]]:
     """The incidents holding alerts that started around the injection, most such alerts first
     (what an operator sees open when the fault hits), each with how many of them."""
-    lo, hi = fault.time - WINDOW_BEFORE_S, fault.time + WINDOW_AFTER_S
     found = []
     for inc in incidents:
-        n = sum(1 for m in inc.members.values() if lo < m.onset <= hi)
+        n = sum(1 for m in inc.members.values() if in_window(fault, m.onset))
         if n:
             found.append((-n, inc.start, inc.id, inc))
     return [(inc, -n) for n, _, _, inc in sorted(found, key=lambda x: x[:3])]
@@ -316,9 +320,8 @@ def root_alerted(fault: Fault, found: list[tuple[Incident, int]]) -> bool:
     """Whether the fault's own service has an alert that started in the window. Without one
     only the topology or callers' complaints can name it: this splits a miss of detection
     (the anomaly detectors saw nothing on the root) from a miss of ranking."""
-    lo, hi = fault.time - WINDOW_BEFORE_S, fault.time + WINDOW_AFTER_S
     return any(
-        m.service == fault.service and lo < m.onset <= hi
+        m.service == fault.service and in_window(fault, m.onset)
         for inc, _ in found
         for m in inc.members.values()
     )
