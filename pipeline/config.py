@@ -87,6 +87,7 @@ class CorrelationConfig(_Section):
     recovery_split_early: bool = False
     recovery_merge_gap_s: float = Field(ge=0)
     recovery_explain_gap_s: float = Field(default=0, ge=0)
+    announce_gap_s: float = Field(default=0, ge=0)
 
     _sev = field_validator("merge_min_severity")(_severity)
 

@@ -373,6 +373,21 @@ class Correlator:
             self.merges += 1
         return survivor
 
+    def absorb_held(self, inc: Incident, held: Incident) -> None:
+        """Take in a held incident's alerts (pipeline/announced_merge.py). Unlike `_merge`,
+        `inc` keeps its id whatever the ages: the held incident was never emitted."""
+        self.store.unindex(held)
+        inc.absorb(held)
+        for member in held.members.values():
+            self.store.index(inc, member)
+        held.status = MERGED
+        held.merged_into = inc.id
+        held.alert_ids.clear()
+        held.members.clear()
+        held.firing = 0
+        self.store.live.pop(held.id, None)
+        self.merges += 1
+
     def _maybe_open(self, inc: Incident, now: float) -> None:
         if inc.status != PENDING:
             return

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from mypy_extensions import mypyc_attr
 
+from pipeline.announced_merge import announced_by
 from pipeline.changes import ChangeIndex
 from pipeline.config import Config
 from pipeline.correlator import Correlator, LinkScorer
@@ -121,6 +122,8 @@ class Pipeline:
         c = config.correlation
         if c.recovery_split_gap_s or c.recovery_merge_gap_s or c.recovery_explain_gap_s:
             self.lifecycle.before_resolve = self._split_recovered
+        if c.announce_gap_s:
+            self.lifecycle.before_expire = self._join_announced
         self.changes = (
             changes
             if changes is not None
@@ -265,6 +268,18 @@ class Pipeline:
                     survivor = merge_explained(corr, part, None if part is inc else inc)
                 if survivor is not None:
                     self._refresh(survivor)
+
+    def _join_announced(self, held: Incident, now: float) -> bool:
+        """A held incident that recovered with the outage it announced joins it
+        (pipeline/announced_merge.py)."""
+        target = announced_by(self.correlator, held)
+        if target is None:
+            return False
+        self.correlator.absorb_held(target, held)
+        if target.status == RESOLVED and target.resolved_at is not None:
+            target.resolved_at = max(target.resolved_at, target.last_resolve)
+        self._refresh(target)
+        return True
 
     def _refresh(self, inc: Incident) -> None:
         """Rank an incident whose membership changed afresh, and emit it."""

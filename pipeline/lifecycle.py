@@ -37,6 +37,9 @@ class Lifecycle:
         # Called with an open incident whose alerts all recovered, just before it resolves
         # (the engine's late correction by recovery time).
         self.before_resolve: Callable[[Incident, float], None] | None = None
+        # Called with a held incident whose alerts all recovered, before it is reported as
+        # suppressed; True when it joined another incident instead (the announced merge).
+        self.before_expire: Callable[[Incident, float], bool] | None = None
         self._pending_reason = (
             f"held: below {icfg.open_min_severity} and fewer than {icfg.open_min_alerts} "
             "correlated alerts"
@@ -52,7 +55,7 @@ class Lifecycle:
             quiet = inc.firing == 0 and now - inc.last_resolve >= quiet_s
             if status == PENDING:
                 if quiet or now - inc.start >= pending_ttl:
-                    self._expire_pending(inc, now)
+                    self._expire_or_join(inc, now)
                 continue
             if status == OPEN and quiet:
                 if self.before_resolve is not None:
@@ -70,6 +73,14 @@ class Lifecycle:
                     self.store.remove(inc)
                     self.out.final.append(inc)
         self._expire_orphans(now)
+
+    def _expire_or_join(self, inc: Incident, now: float) -> None:
+        """Report a held incident as suppressed, unless its alerts all recovered and it
+        joins the incident it announced."""
+        hook = self.before_expire
+        if inc.firing == 0 and hook is not None and hook(inc, now):
+            return
+        self._expire_pending(inc, now)
 
     def _expire_pending(self, inc: Incident, now: float) -> None:
         self.store.remove(inc)
@@ -94,5 +105,5 @@ class Lifecycle:
         """End of input: report what is still held as suppressed (a replay's last word)."""
         for inc in list(self.store.live.values()):
             if inc.status == PENDING:
-                self._expire_pending(inc, now)
+                self._expire_or_join(inc, now)
         self._expire_orphans(now, everything=True)
