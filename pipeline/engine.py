@@ -22,7 +22,7 @@ from pipeline.changes import ChangeIndex
 from pipeline.config import Config
 from pipeline.correlator import Correlator, LinkScorer
 from pipeline.dedup import AlertState, Deduplicator, Outcome
-from pipeline.explained_merge import merge_explained
+from pipeline.explained_merge import explained_fragments, merge_explained
 from pipeline.feedback import Feedback
 from pipeline.incidents import OPEN, PENDING, RESOLVED, Incident
 from pipeline.lifecycle import Lifecycle
@@ -266,6 +266,10 @@ class Pipeline:
                 survivor = rehome.merge_recovered(corr, part)
                 if survivor is None:
                     survivor = merge_explained(corr, part, None if part is inc else inc)
+                if survivor is None:
+                    fragments = explained_fragments(corr, part)
+                    if fragments:
+                        survivor = rehome.merge_resolving(corr, [part, *fragments])
                 if survivor is not None:
                     self._refresh(survivor)
 

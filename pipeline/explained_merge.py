@@ -16,6 +16,12 @@ median recovery of that incident's alerts on the fragment's own resources (a roo
 alerts placed apart: they clear with the root's alerts there, while the cascade in that
 incident clears minutes later). A fragment so explained is a cascade (or a piece of the
 root) of the other's problem that ended with it. Of several, the closest recovery wins.
+
+The merge is judged when the fragment is about to resolve, and needs the other incident's
+alerts all recovered by then. When the other still had one firing (or held another
+problem's alerts, split off only at its own resolution), the fragment resolved alone; so an
+incident about to resolve also takes the fragments it explains that resolved before it
+(`explained_fragments`), by the same tests.
 """
 
 from __future__ import annotations
@@ -95,3 +101,28 @@ def merge_explained(
     if best is None:
         return None
     return corr.rehome.merge_resolving(corr, [part, best])
+
+
+def explained_fragments(corr: Correlator, cause: Incident) -> list[Incident]:
+    """The other direction, for `cause` about to resolve: live incidents that started after
+    it, whose alerts have all recovered, that it explains and whose median recovery lies
+    within `recovery_explain_gap_s` of its own. Fragments of its problem that went quiet
+    first: when they were about to resolve, `cause` still had alerts firing (or held another
+    problem's alerts, split off only now), so `merge_explained` could not take them."""
+    gap = corr.cfg.recovery_explain_gap_s
+    if not gap or not corr.rehome.enabled or not cause.members or cause.firing:
+        return []
+    median = recoveries(cause)[1]
+    found = []
+    for other in sorted(corr.store.live.values(), key=lambda i: i.seq):
+        if (
+            other is cause
+            or other.status not in (OPEN, RESOLVED)
+            or other.firing
+            or not other.members
+            or other.start < cause.start
+        ):
+            continue
+        if abs(recoveries(other)[1] - median) <= gap and _explains(corr, cause, other):
+            found.append(other)
+    return found

@@ -165,3 +165,41 @@ def test_a_piece_of_the_root_joins_by_the_recovery_of_the_same_resource():
     # Another replica's alerts are not judged by this one's recovery; nor with the rule off.
     assert len(_root_piece_apart("payments-db-2", **gaps)) == 2
     assert len(_root_piece_apart("payments-db-1", recovery_merge_gap_s=0)) == 2
+
+
+def _fragment_resolves_first(**correlation: float) -> list[set[str]]:
+    """A database outage and its callers' symptoms, apart on arrival (beyond window_s). The
+    symptoms recover at 1550-1560 s and their incident resolves while the database still
+    has an alert firing (until 1900 s); the outage's median recovery (1510 s) lies 40 s from
+    theirs."""
+    p = pipeline(correlation={"recovery_split_gap_s": 0, **correlation})
+    run(
+        p,
+        [
+            alert("da", 0, "DBDown", "payments-db", severity="critical"),
+            alert("dq", 10, "SlowQueries", "payments-db", severity="major"),
+            alert("dl", 20, "DBConnectionsExhausted", "payments-db", severity="major"),
+            alert("pay", 700, "HighLatency", "payments", "payments-1", severity="major"),
+            alert("pe", 710, "HighErrorRate", "payments", "payments-2", severity="major"),
+        ],
+    )
+    recovered = [
+        alert("da-r", 1500, "DBDown", "payments-db", status="resolved"),
+        alert("dq-r", 1510, "SlowQueries", "payments-db", status="resolved"),
+        alert("pay-r", 1550, "HighLatency", "payments", "payments-1", status="resolved"),
+        alert("pe-r", 1560, "HighErrorRate", "payments", "payments-2", status="resolved"),
+        alert("dl-r", 1900, "DBConnectionsExhausted", "payments-db", status="resolved"),
+    ]
+    early = run(p, [*recovered, alert("m", 1880, "DiskUsageHigh", "mail", severity="warning")])
+    assert any(i["status"] == "resolved" and "pay" in i["alert_ids"] for i in early.values())
+    tick = alert("m2", 2600, "DiskUsageHigh", "mail", severity="warning")
+    return groups(early | run(p, [tick]))
+
+
+def test_an_incident_takes_the_fragments_it_explains_that_resolved_before_it():
+    gaps = {"recovery_merge_gap_s": 30, "recovery_explain_gap_s": 90}
+    assert _fragment_resolves_first(**gaps) == [
+        {"da", "da-r", "dl", "dl-r", "dq", "dq-r", "pay", "pay-r", "pe", "pe-r"}
+    ]
+    # With the explanation merge off they stay two incidents.
+    assert len(_fragment_resolves_first(recovery_merge_gap_s=30, recovery_explain_gap_s=0)) == 2
