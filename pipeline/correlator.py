@@ -378,6 +378,7 @@ class Correlator:
         `inc` keeps its id whatever the ages: the held incident was never emitted."""
         self.store.unindex(held)
         inc.absorb(held)
+        inc.merged_from.remove(held.id)  # never emitted: nothing for consumers to look up
         for member in held.members.values():
             self.store.index(inc, member)
         held.status = MERGED

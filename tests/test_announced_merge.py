@@ -113,6 +113,11 @@ def test_the_incident_keeps_its_id_and_time_of_opening():
     incidents, _ = _replay(p, records[4:], end=3000)
     joined = incidents[opened["id"]]
     assert {"w0", "w300", "w600", "crash"} <= set(joined["alert_ids"])
+    assert joined["merged_from"] == []  # the held group was never emitted
+    assert joined["opened_at"] == opened["opened_at"]
+    # It began when the first warning did: they were its first signs.
+    assert joined["started_at"] == "2026-01-05T10:00:00Z"
+    assert opened["started_at"] == "2026-01-05T10:15:00Z"
 
 
 def test_warnings_that_recovered_on_their_own_clock_stay_suppressed():
