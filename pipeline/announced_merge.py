@@ -50,9 +50,17 @@ def announced_by(corr: Correlator, held: Incident) -> Incident | None:
     median = recoveries(held)[1]
     mine = {m.resource or m.service for m in held.members.values()}
     worst = held.severity
+    # Only incidents with an alert on one of those entities can qualify: ask the indexes
+    # rather than walk every live incident (this runs for every held group that expires).
+    store = corr.store
+    near: set[Incident] = set()
+    for entity in mine:
+        if entity is not None:
+            near.update(store.by_resource.get(entity, ()))
+            near.update(store.by_service.get(entity, ()))
     best: Incident | None = None
     best_gap = gap
-    for other in sorted(corr.store.live.values(), key=lambda i: i.seq):
+    for other in sorted(near, key=lambda i: i.seq):
         if other is held or other.status not in (OPEN, RESOLVED) or other.severity <= worst:
             continue
         there = [m for m in other.members.values() if (m.resource or m.service) in mine]

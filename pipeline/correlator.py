@@ -349,10 +349,7 @@ class Correlator:
         for other in sorted(incidents, key=lambda i: i.seq):
             if other is survivor:
                 continue
-            self.store.unindex(other)
-            survivor.absorb(other)
-            for member in other.members.values():
-                self.store.index(survivor, member)
+            self._take_in(survivor, other)
             if other.status == OPEN:
                 if survivor.status == PENDING:
                     survivor.status = OPEN
@@ -360,33 +357,35 @@ class Correlator:
                 elif other.opened_at is not None and survivor.opened_at is not None:
                     survivor.opened_at = min(survivor.opened_at, other.opened_at)
             was_emitted = other.status != PENDING
-            other.status = MERGED
-            other.merged_into = survivor.id
-            other.alert_ids.clear()
-            other.members.clear()
-            other.firing = 0
-            self.store.live.pop(other.id, None)
+            self._retire(other, survivor)
             if was_emitted:
                 other.changed()
                 self.out.touch(other)
                 self.out.final.append(other)
-            self.merges += 1
         return survivor
 
     def absorb_held(self, inc: Incident, held: Incident) -> None:
         """Take in a held incident's alerts (pipeline/announced_merge.py). Unlike `_merge`,
         `inc` keeps its id whatever the ages: the held incident was never emitted."""
-        self.store.unindex(held)
-        inc.absorb(held)
+        self._take_in(inc, held)
         inc.merged_from.remove(held.id)  # never emitted: nothing for consumers to look up
-        for member in held.members.values():
+        self._retire(held, inc)
+
+    def _take_in(self, inc: Incident, other: Incident) -> None:
+        """Move `other`'s alerts into `inc`, indexes included."""
+        self.store.unindex(other)
+        inc.absorb(other)
+        for member in other.members.values():
             self.store.index(inc, member)
-        held.status = MERGED
-        held.merged_into = inc.id
-        held.alert_ids.clear()
-        held.members.clear()
-        held.firing = 0
-        self.store.live.pop(held.id, None)
+
+    def _retire(self, other: Incident, into: Incident) -> None:
+        """`other`, emptied by a merge into `into`, leaves the live incidents."""
+        other.status = MERGED
+        other.merged_into = into.id
+        other.alert_ids.clear()
+        other.members.clear()
+        other.firing = 0
+        self.store.live.pop(other.id, None)
         self.merges += 1
 
     def _maybe_open(self, inc: Incident, now: float) -> None:
